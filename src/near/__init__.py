@@ -1,0 +1,41 @@
+"""near — estimate how good a neural network will be before training it (NEAR, ICLR 2025)."""
+
+from .errors import (
+    DataError,
+    InputError,
+    InsufficientSamplesError,
+    ModelError,
+    NearError,
+    NearWarning,
+    NoScorableLayerError,
+    NonFiniteActivationError,
+    NonFiniteActivationWarning,
+    OptionError,
+    ReinitWarning,
+    ZeroMatrixWarning,
+)
+from .rank import effective_rank, effective_ranks
+from .result import LayerScore, NearResult
+from .score import score
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError",
+    "InputError",
+    "InsufficientSamplesError",
+    "LayerScore",
+    "ModelError",
+    "NearError",
+    "NearResult",
+    "NearWarning",
+    "NoScorableLayerError",
+    "NonFiniteActivationError",
+    "NonFiniteActivationWarning",
+    "OptionError",
+    "ReinitWarning",
+    "ZeroMatrixWarning",
+    "effective_rank",
+    "effective_ranks",
+    "score",
+]

@@ -1,0 +1,299 @@
+"""Finding a model's layers and collecting one matrix per layer call during a forward pass.
+
+What is scored (the authors' rule, extended):
+
+* **pre-activations** — outputs of every module with a ``weight`` attribute (Linear, Conv*,
+  Embedding and, unless ``norm_layers=False``, normalisation layers such as BatchNorm/LayerNorm);
+* **post-activations** — outputs of activation modules (every class of
+  ``torch.nn.modules.activation``, plus classes passed as ``activations=``), of **functional
+  activations** called inside ``forward`` (``F.relu``, ``torch.tanh``, ``x.sigmoid()`` …, seen
+  through a :class:`torch.overrides.TorchFunctionMode`), and of user-defined parameter-free leaf
+  modules that call such a function (a custom ``Swish`` or ``STanh`` counts once, as a whole).
+
+Deliberate choices: a module called several times per forward is scored once per call
+(``name``, ``name#2``, …); modules never called are reported as skipped; of a tuple output the
+first element is scored (as the authors do); outputs whose first axis is not the sample axis are
+skipped, except ``(L, N, D)`` sequence-first outputs, which are transposed. Everything installed
+here (hooks, the function mode) lives only inside the ``with`` block.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from .errors import (
+    InsufficientSamplesError,
+    ModelError,
+    NearError,
+    NonFiniteActivationError,
+    NonFiniteActivationWarning,
+)
+from .matrix import Layout, layout_of, square_block
+
+ACTIVATION_MODULES: tuple[type[nn.Module], ...] = tuple(
+    getattr(nn, name) for name in nn.modules.activation.__all__
+)
+ACTIVATION_FUNCTIONS = frozenset(
+    """relu relu_ relu6 gelu silu mish elu elu_ selu selu_ celu celu_ leaky_relu leaky_relu_
+    hardtanh hardtanh_ hardswish hardsigmoid softplus softsign tanhshrink softshrink hardshrink
+    tanh tanh_ sigmoid sigmoid_ logsigmoid prelu rrelu rrelu_ glu threshold threshold_""".split()
+)
+NORM_MODULES: tuple[type[nn.Module], ...] = tuple(
+    cls
+    for cls in (
+        nn.modules.batchnorm._NormBase,
+        nn.LayerNorm,
+        nn.GroupNorm,
+        nn.LocalResponseNorm,
+        getattr(nn, "RMSNorm", None),
+    )
+    if cls is not None
+)
+_CHANNELS_FIRST = (
+    nn.modules.conv._ConvNd,
+    nn.modules.batchnorm._NormBase,
+    nn.GroupNorm,
+    nn.modules.pooling._MaxPoolNd,
+    nn.modules.pooling._AvgPoolNd,
+)
+_CHANNELS_LAST = tuple(
+    cls
+    for cls in (nn.Linear, nn.Bilinear, nn.LayerNorm, nn.Embedding, nn.MultiheadAttention, getattr(nn, "RMSNorm", None))
+    if cls is not None
+)
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One scored layer call: its name, ``pre``/``post`` kind, where it came from, and its layout."""
+
+    name: str
+    kind: str
+    source: str
+    layout: Layout
+
+    @property
+    def size(self) -> int:
+        return self.layout.neurons
+
+
+def _is_weighted(module: nn.Module) -> bool:
+    weight = getattr(module, "weight", False)
+    return weight is None or isinstance(weight, torch.Tensor)
+
+
+def _is_user_leaf(module: nn.Module) -> bool:
+    return (
+        not type(module).__module__.startswith("torch.")
+        and next(module.children(), None) is None
+        and next(module.parameters(recurse=False), None) is None
+    )
+
+
+class _Frame:
+    __slots__ = ("name", "role", "saw_activation")
+
+    def __init__(self, name: str, role: str):
+        self.name, self.role, self.saw_activation = name, role, False
+
+
+class _FunctionalActivations(TorchFunctionMode):
+    def __init__(self, capture: Capture):
+        super().__init__()
+        self._capture = capture
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if getattr(func, "__name__", None) in ACTIVATION_FUNCTIONS:
+            self._capture._on_function(func.__name__, out)
+        return out
+
+
+class Capture:
+    """Context manager that hooks a model and turns one forward pass into per-layer matrices.
+
+    ``probe`` passes only record which layers exist and what they need; scoring passes copy out
+    each layer's square matrix as soon as the layer has run, so no large activation is kept.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        layers: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+        activations: Sequence[type[nn.Module]] = (),
+        functional: bool = True,
+        norm_layers: bool = True,
+        sequence_layout: str = "auto",
+        nonfinite: str = "raise",
+    ):
+        self.model = model
+        self._layers, self._exclude = layers, tuple(exclude)
+        self._functional = functional
+        self._sequence_layout = sequence_layout
+        self._nonfinite = nonfinite
+        self._roles: dict[nn.Module, tuple[str, str]] = {}
+        activation_types = ACTIVATION_MODULES + tuple(activations)
+        for name, module in model.named_modules():
+            display = name or "<root>"
+            if isinstance(module, activation_types):
+                role = "activation"
+            elif _is_weighted(module) and (norm_layers or not isinstance(module, NORM_MODULES)):
+                role = "weighted"
+            elif functional and _is_user_leaf(module) and name:
+                role = "candidate"
+            elif functional and (next(module.children(), None) is not None or not name):
+                role = "scope"
+            else:
+                continue
+            self._roles[module] = (display, role)
+        self._handles: list = []
+        self._reset(None, probe=True)
+
+    # -- context management ---------------------------------------------------------------
+    def __enter__(self) -> Capture:
+        try:
+            for module in self._roles:
+                if self._functional:
+                    self._handles.append(module.register_forward_pre_hook(self._pre_hook))
+                self._handles.append(module.register_forward_hook(self._post_hook, always_call=True))
+        except BaseException:
+            self._remove()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._remove()
+
+    def _remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    # -- one forward pass -----------------------------------------------------------------
+    def _reset(self, generator: torch.Generator | None, probe: bool) -> None:
+        self._generator, self._probe = generator, probe
+        self._stack: list[_Frame] = []
+        self._calls: Counter[str] = Counter()
+        self._last_3d_channels_first = False
+        self.infos: list[LayerInfo] = []
+        self.matrices: dict[str, torch.Tensor] = {}
+        self.skipped: dict[str, str] = {}
+        self.called: set[str] = set()
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None, *, probe: bool = False) -> None:
+        """Run the model once on ``x`` and record every scored layer's matrix (or layout, if ``probe``)."""
+        self._reset(generator, probe)
+        self._batch = x.shape[0]
+        try:
+            with torch.no_grad():
+                if self._functional:
+                    with _FunctionalActivations(self):
+                        self.model(x)
+                else:
+                    self.model(x)
+        except NearError:
+            raise
+        except Exception as error:
+            raise ModelError(
+                f"the model raised {type(error).__name__} on inputs of shape {tuple(x.shape)} and dtype "
+                f"{x.dtype}: {error}. Check that the inputs have the shape, dtype and device the model "
+                "expects (e.g. images as floats, flattened for an MLP without nn.Flatten)."
+            ) from error
+        self.never_called = [
+            name for name, role in self._roles.values() if role in ("weighted", "activation") and name not in self.called
+        ]
+
+    # -- hooks ------------------------------------------------------------------------------
+    def _pre_hook(self, module: nn.Module, args) -> None:
+        name, role = self._roles[module]
+        self._stack.append(_Frame(name, role))
+
+    def _post_hook(self, module: nn.Module, args, output) -> None:
+        name, role = self._roles[module]
+        frame = self._stack.pop() if self._stack else None
+        self.called.add(name)
+        if role == "weighted":
+            self._record(name, "pre", "module", output, module)
+        elif role == "activation" or (role == "candidate" and frame is not None and frame.saw_activation):
+            self._record(name, "post", "module", output, module)
+
+    def _on_function(self, function: str, output) -> None:
+        for frame in reversed(self._stack):
+            if frame.role == "activation":
+                return
+            if frame.role == "candidate":
+                frame.saw_activation = True
+                return
+            if frame.role in ("scope", "weighted"):
+                owner = "" if frame.name == "<root>" else frame.name + "."
+                self._record(f"{owner}{function}()", "post", "function", output, None)
+                return
+        self._record(f"{function}()", "post", "function", output, None)
+
+    # -- matrices ---------------------------------------------------------------------------
+    def _wanted(self, name: str, base: str) -> bool:
+        def matches(patterns) -> bool:
+            return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(base, p) for p in patterns)
+
+        return (self._layers is None or matches(self._layers)) and not matches(self._exclude)
+
+    def _channels_first(self, output: torch.Tensor, module: nn.Module | None) -> bool:
+        if output.dim() != 3:
+            return output.dim() > 3
+        if self._sequence_layout != "auto":
+            return self._sequence_layout == "channels_first"
+        if isinstance(module, _CHANNELS_FIRST):
+            self._last_3d_channels_first = True
+        elif isinstance(module, _CHANNELS_LAST):
+            self._last_3d_channels_first = False
+        return self._last_3d_channels_first
+
+    def _record(self, base: str, kind: str, source: str, output, module: nn.Module | None) -> None:
+        self._calls[base] += 1
+        count = self._calls[base]
+        name = base if count == 1 else f"{base}#{count}"
+        if isinstance(output, (tuple, list)):
+            output = output[0] if output else None
+        if not self._wanted(name, base):
+            return
+        if not isinstance(output, torch.Tensor) or not output.is_floating_point():
+            self.skipped[name] = "output is not a floating-point tensor"
+            return
+        if output.dim() == 3 and output.shape[0] != self._batch and output.shape[1] == self._batch:
+            output = output.transpose(0, 1)  # (L, N, D): sequence-first
+        if output.dim() < 2 or output.shape[0] != self._batch:
+            self.skipped[name] = f"output shape {tuple(output.shape)} has no sample axis of size {self._batch}"
+            return
+        layout = layout_of(output, self._channels_first(output, module))
+        if layout.neurons < 1 or layout.rows_per_sample < 1:
+            self.skipped[name] = f"output shape {tuple(output.shape)} is empty"
+            return
+        self.infos.append(LayerInfo(name, kind, source, layout))
+        if self._probe:
+            return
+        if layout.samples_needed > self._batch:
+            raise InsufficientSamplesError(
+                f"layer {name!r} ({layout.neurons} neurons) needs {layout.samples_needed} samples per "
+                f"forward pass, but the batch has {self._batch}"
+            )
+        matrix = square_block(output.detach(), layout, self._generator)
+        if not torch.isfinite(matrix).all():
+            if self._nonfinite == "raise":
+                raise NonFiniteActivationError(
+                    f"layer {name!r} produced NaN or infinite activations; the score would be meaningless. "
+                    "Check the initialisation and input scale, or pass nonfinite='warn' to exclude such layers."
+                )
+            self.skipped[name] = "NaN or infinite activations"
+            warnings.warn(f"layer {name!r} produced NaN or infinite activations; excluded from the score", NonFiniteActivationWarning, stacklevel=2)
+            return
+        self.matrices[name] = matrix

@@ -1,0 +1,69 @@
+"""Named weight-initialisation schemes, applied to a whole module.
+
+Every scheme first restores each submodule's PyTorch default (``reset_parameters``), then
+re-draws the weight of every Linear/Conv layer with the named ``torch.nn.init`` function; biases,
+norm layers and embeddings keep their PyTorch defaults. ``"default"`` is PyTorch's own
+initialisation (for Linear/Conv: Kaiming-uniform with ``a = sqrt(5)``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+
+from torch import nn
+
+from .errors import OptionError, ReinitWarning
+
+InitFn = Callable[[nn.Module], None]
+
+_WEIGHT_INITS: dict[str, Callable] = {
+    "kaiming_uniform": lambda w: nn.init.kaiming_uniform_(w, a=math.sqrt(5)),
+    "kaiming_normal": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
+    "xavier_uniform": nn.init.xavier_uniform_,
+    "xavier_normal": nn.init.xavier_normal_,
+    "orthogonal": nn.init.orthogonal_,
+    "uniform": nn.init.uniform_,
+    "normal": nn.init.normal_,
+}
+INIT_NAMES = ("default", *_WEIGHT_INITS)
+_LAYERS = (nn.Linear, nn.modules.conv._ConvNd, nn.Bilinear)
+
+
+def reset_to_default(model: nn.Module) -> None:
+    """Re-draw every parameter with PyTorch's default initialisation; warn about any that cannot be."""
+    stuck = []
+    for name, module in model.named_modules():
+        reset = getattr(module, "reset_parameters", None) or getattr(module, "_reset_parameters", None)
+        if callable(reset):
+            reset()
+        elif next(module.parameters(recurse=False), None) is not None:
+            stuck.append(name or type(module).__name__)
+    if stuck:
+        warnings.warn(
+            f"modules {stuck[:5]} have parameters but no reset_parameters(); their weights are kept "
+            "across repetitions. Pass a model factory or an init= function to re-initialise them.",
+            ReinitWarning,
+            stacklevel=3,
+        )
+
+
+def get_init(init: str | InitFn | None) -> InitFn:
+    """The initialisation function for a name, a callable (returned as is) or ``None`` (PyTorch default)."""
+    if init is None or init == "default":
+        return reset_to_default
+    if callable(init):
+        return init
+    if init not in _WEIGHT_INITS:
+        raise OptionError(f"unknown init {init!r}; choose one of {', '.join(INIT_NAMES)} or pass a function")
+    weight_init = _WEIGHT_INITS[init]
+
+    def apply(model: nn.Module) -> None:
+        reset_to_default(model)
+        for module in model.modules():
+            if isinstance(module, _LAYERS):
+                weight_init(module.weight)
+
+    apply.__name__ = init
+    return apply

@@ -1,0 +1,129 @@
+"""Turning whatever the user passes as sample inputs into batches of exactly ``n`` samples.
+
+Accepted: a tensor or NumPy array (first axis = samples), a map-style ``Dataset``, an
+``IterableDataset`` (yields single samples), a ``DataLoader`` or any iterable of batches. Labels
+(the second element of a ``(x, y)`` pair) are ignored. Indexable sources are sampled without
+replacement; iterables are read afresh for every draw (so a shuffling ``DataLoader`` gives new
+samples each repetition) and a one-shot iterator is read once and kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, IterableDataset
+
+from .errors import InputError, InsufficientSamplesError
+
+
+def _features(item):
+    """The input part of a sample or batch: ``x`` of ``(x, y)``, or the item itself."""
+    if isinstance(item, (tuple, list)):
+        if not item:
+            raise InputError("got an empty tuple where a sample or batch was expected")
+        return item[0]
+    if isinstance(item, dict):
+        raise InputError("dict samples are not supported: pass the input tensor (or an (inputs, labels) pair)")
+    return item
+
+
+def _as_tensor(value, what: str) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        tensor = value
+    else:
+        array = np.asarray(value)
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+            raise InputError(f"{what} must be numeric; got an array of dtype {array.dtype}")
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if tensor.is_complex():
+        raise InputError(f"{what} must be real-valued; got dtype {tensor.dtype}")
+    return tensor
+
+
+class SampleSource:
+    """Draws batches of ``n`` samples from the user's inputs."""
+
+    def __init__(self, inputs):
+        self._tensor: torch.Tensor | None = None
+        self._dataset: Dataset | None = None
+        self._iterable: Iterable | None = None
+        self._cache: torch.Tensor | None = None
+        self._singles = isinstance(inputs, IterableDataset)
+        if isinstance(inputs, (torch.Tensor, np.ndarray)):
+            self._tensor = _as_tensor(inputs, "inputs")
+            if self._tensor.dim() < 1 or len(self._tensor) == 0:
+                raise InputError(f"inputs are empty (shape {tuple(self._tensor.shape)}); pass at least one sample")
+        elif isinstance(inputs, Dataset) and hasattr(inputs, "__len__") and not self._singles:
+            if len(inputs) == 0:
+                raise InputError("the dataset is empty; pass at least one sample")
+            self._dataset = inputs
+        elif isinstance(inputs, (DataLoader, IterableDataset)) or (
+            isinstance(inputs, Iterable) and not isinstance(inputs, (str, bytes, dict))
+        ):
+            self._iterable = inputs
+        else:
+            raise InputError(
+                f"inputs of type {type(inputs).__name__} are not supported; pass a tensor, a NumPy array, "
+                "a Dataset, a DataLoader or an iterable of batches"
+            )
+
+    @property
+    def available(self) -> int | None:
+        """Number of samples, where known without reading the data."""
+        if self._tensor is not None:
+            return len(self._tensor)
+        if self._dataset is not None:
+            return len(self._dataset)
+        return None
+
+    def take(self, n: int, generator: torch.Generator, shuffle: bool) -> torch.Tensor:
+        """``n`` samples: the first ``n`` (``shuffle=False``) or ``n`` drawn without replacement."""
+        available = self.available
+        if available is not None:
+            if available < n:
+                raise InsufficientSamplesError(f"{n} samples are needed but only {available} were given")
+            index = torch.randperm(available, generator=generator)[:n] if shuffle else torch.arange(n)
+            if self._tensor is not None:
+                return self._tensor[index]
+            return self._stack([_features(self._dataset[int(i)]) for i in index], singles=True)
+        batch = self._read(n)
+        if shuffle:
+            batch = batch[torch.randperm(len(batch), generator=generator)]
+        return batch
+
+    def _read(self, n: int) -> torch.Tensor:
+        if self._cache is not None and len(self._cache) >= n:
+            return self._cache[:n]
+        one_shot = isinstance(self._iterable, Iterator)
+        parts, count = [], 0
+        for item in self._iterable:
+            part = _as_tensor(_features(item), "each batch")
+            if self._singles:
+                part = part.unsqueeze(0)
+            elif part.dim() == 0:
+                raise InputError("batches must have a sample axis; got a scalar")
+            parts.append(part)
+            count += len(part)
+            if count >= n:
+                break
+        if one_shot and self._cache is not None:
+            parts.insert(0, self._cache)
+        if not parts:
+            raise InputError("the inputs yielded no samples; pass at least one batch")
+        batch = self._stack(parts, singles=False)
+        if one_shot:
+            self._cache = batch
+        if len(batch) < n:
+            raise InsufficientSamplesError(f"{n} samples are needed but the inputs yielded only {len(batch)}")
+        return batch[:n]
+
+    @staticmethod
+    def _stack(parts, singles: bool) -> torch.Tensor:
+        tensors = [_as_tensor(p, "each sample" if singles else "each batch") for p in parts]
+        try:
+            return torch.stack(tensors) if singles else torch.cat(tensors)
+        except RuntimeError as error:
+            shapes = sorted({tuple(t.shape) for t in tensors})
+            raise InputError(f"samples have inconsistent shapes {shapes[:4]}: {error}") from error

@@ -1,0 +1,62 @@
+"""How one layer's output tensor becomes the square matrix whose effective rank NEAR sums.
+
+Rows are samples (or positions), columns are the layer's neurons:
+
+* ``(N, F)`` — fully connected: neurons are features; the matrix is the first ``F`` samples.
+* ``(N, C, *spatial)`` — channels first (convolutions): the channels are the neurons and each
+  sample contributes its spatial positions as rows, flattened with ``transpose(1, -1)`` as in the
+  authors' code (for a 2-D map: rows ordered by width position, then height). From the first
+  ``ceil(C / positions)`` samples a block of ``C`` contiguous rows is taken whose start is a random
+  multiple of the map width, uniform among the starts where the whole block fits (paper §3.3).
+* ``(N, L, D)`` — channels last (sequence models): ``D`` neurons, the ``L`` positions are rows;
+  ``D`` contiguous rows start at a uniformly random position (any position: a sequence has no map row).
+  A 1-D channels-first map ``(N, C, L)`` is treated the same way after moving channels last.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the neurons are in one output tensor (sample axis first)."""
+
+    neurons: int
+    rows_per_sample: int
+    start_unit: int
+    channels_first: bool
+
+    @property
+    def samples_needed(self) -> int:
+        """Samples whose rows together fill one square ``neurons × neurons`` matrix."""
+        return math.ceil(self.neurons / self.rows_per_sample)
+
+
+def layout_of(output: torch.Tensor, channels_first: bool) -> Layout:
+    """The layout of a ``(N, ...)`` output with at least two axes."""
+    if output.dim() == 2:
+        return Layout(output.shape[1], 1, 1, False)
+    if channels_first:
+        spatial = output.shape[2:]
+        unit = spatial[-1] if len(spatial) >= 2 else 1
+        return Layout(output.shape[1], math.prod(spatial), unit, True)
+    return Layout(output.shape[-1], math.prod(output.shape[1:-1]), 1, False)
+
+
+def square_block(output: torch.Tensor, layout: Layout, generator: torch.Generator | None) -> torch.Tensor:
+    """The ``neurons × neurons`` matrix of one layer, copied out of ``output`` (no view kept)."""
+    n = layout.neurons
+    part = output[: layout.samples_needed]
+    if part.dim() > 2:
+        if layout.channels_first:
+            part = part.transpose(1, -1)
+        part = part.reshape(-1, n)
+    if part.shape[0] == n:
+        return part.clone()
+    starts = (part.shape[0] - n) // layout.start_unit + 1
+    start = layout.start_unit * int(torch.randint(starts, (1,), generator=generator))
+    return part[start : start + n].clone()

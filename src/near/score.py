@@ -1,0 +1,323 @@
+"""NEAR: repetitions, re-initialisation, seeding and the final sum of effective ranks.
+
+One repetition = a freshly initialised model (with the user's scheme) + a fresh draw of samples
++ **one** forward pass with exactly as many samples as the widest layer needs; every layer's
+matrix is copied out as the pass goes, and all SVDs of the repetition are batched by size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import secrets
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .capture import Capture, LayerInfo
+from .errors import (
+    InsufficientSamplesError,
+    ModelError,
+    NoScorableLayerError,
+    OptionError,
+    ZeroMatrixWarning,
+)
+from .inits import InitFn, get_init
+from .inputs import SampleSource
+from .rank import erank_from_singular_values
+from .result import LayerScore, NearResult, _std
+
+BATCHNORM_MODES = ("batch", "sample", "running")
+
+
+def score(
+    model: nn.Module | Callable[[], nn.Module],
+    inputs,
+    *,
+    repetitions: int = 1,
+    reinit: bool = True,
+    shuffle: bool = True,
+    seed: int | None = None,
+    init: str | InitFn | None = None,
+    layers: Sequence[str] | str | None = None,
+    exclude: Sequence[str] | str = (),
+    activations: Sequence[type[nn.Module]] = (),
+    functional: bool = True,
+    norm_layers: bool = True,
+    batchnorm: str = "batch",
+    batch_size: int | None = None,
+    nonfinite: str = "raise",
+    sequence_layout: str = "auto",
+    svd_dtype: torch.dtype = torch.float64,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+) -> NearResult:
+    """NEAR score of an untrained model: Σ over layers of erank(pre-activations) + erank(post-activations).
+
+    Parameters
+    ----------
+    model
+        An ``nn.Module`` (never modified: NEAR runs on a copy) or a zero-argument callable that builds
+        a fresh, initialised module — then every repetition builds its own, so custom initialisations
+        are respected.
+    inputs
+        Tensor / NumPy array (first axis = samples), ``Dataset``, ``DataLoader`` or iterable of
+        batches; labels are ignored.
+    repetitions
+        Independent repetitions (fresh weights + fresh samples); the result is their mean.
+    reinit
+        Re-initialise weights every repetition (with ``init``: a name from ``near.inits.INIT_NAMES``
+        or a function of the module; default: PyTorch's ``reset_parameters``). ``False`` keeps the
+        given weights (a factory is then built once) and only the samples change.
+    shuffle
+        Draw the samples at random. ``False`` uses the first samples in order: a fully connected
+        layer of ``n`` neurons then sees exactly the first ``n`` samples, as in the authors' code.
+    seed
+        Makes the result reproducible; ``None`` draws one, stored in ``result.seed``.
+    layers, exclude
+        Glob patterns on layer names (see ``result.layers``) to restrict / drop scored layers.
+    activations
+        Extra module classes to score as activations (their output is a post-activation).
+    functional
+        Also capture functional activations called inside ``forward`` (``F.relu``, ``torch.tanh`` …).
+    norm_layers
+        Score normalisation layers (BatchNorm, LayerNorm …) as weighted layers, as the authors do.
+    batchnorm
+        ``"batch"`` (default): BatchNorm normalises with the statistics of the forward batch;
+        ``"sample"``: with each sample's own statistics, as when feeding one sample per forward pass
+        (the authors' examples); ``"running"``: with its running statistics (eval mode).
+        Everything else runs in eval mode (dropout off).
+    batch_size
+        Samples per forward pass; default and minimum: what the widest layer needs.
+    nonfinite
+        ``"raise"`` (default) on NaN/inf activations, or ``"warn"`` to exclude those layers.
+    sequence_layout
+        Where the neurons are in 3-D outputs: ``"auto"`` (from the module type: Conv1d/BatchNorm1d →
+        channels first, Linear/attention/LayerNorm → channels last), ``"channels_first"``, ``"channels_last"``.
+    svd_dtype
+        Precision of the singular value decompositions.
+    device
+        Where to run; default: the model's device.
+    progress
+        Show a progress bar over repetitions.
+
+    Examples
+    --------
+    >>> import torch, near
+    >>> net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+    >>> result = near.score(net, torch.randn(64, 8), repetitions=4, seed=0)
+    >>> len(result.scores), [layer.name for layer in result.layers]
+    (4, ['0', '1', '2'])
+    """
+    _check_options(repetitions, seed, batchnorm, batch_size, nonfinite, sequence_layout, activations)
+    layers = [layers] if isinstance(layers, str) else layers
+    exclude = [exclude] if isinstance(exclude, str) else list(exclude)
+    source = SampleSource(inputs)
+    models = _Models(model, reinit, init, device)
+    seed = secrets.randbits(63) if seed is None else seed
+    capture_options = dict(
+        layers=layers,
+        exclude=exclude,
+        activations=tuple(activations),
+        functional=functional,
+        norm_layers=norm_layers,
+        sequence_layout=sequence_layout,
+        nonfinite=nonfinite,
+    )
+
+    per_layer: dict[str, list[float]] = defaultdict(list)
+    info_by_name: dict[str, LayerInfo] = {}
+    skipped: dict[str, str] = {}
+    scores: list[float] = []
+    forward_batch = None
+    for repetition in tqdm(range(repetitions), desc="NEAR", unit="rep", disable=not progress, leave=False):
+        data_seed, model_seed = np.random.SeedSequence(seed, spawn_key=(repetition,)).generate_state(2, np.uint64)
+        generator = torch.Generator().manual_seed(int(data_seed) >> 1)
+        net = models.get(int(model_seed) >> 1, device)
+        dtype, net_device = _dtype_and_device(net)
+        with _scoring_modes(net, batchnorm), Capture(net, **capture_options) as capture:
+            if forward_batch is None:
+                forward_batch = _plan_batch(capture, source, generator, batch_size, dtype, net_device)
+                skipped.update(capture.skipped)
+                skipped.update({name: "never called" for name in capture.never_called})
+            x = source.take(forward_batch, generator, shuffle)
+            capture.forward(_to_model(x, dtype, net_device), generator)
+        ranks = _effective_ranks(capture.matrices, svd_dtype)
+        skipped.update(capture.skipped)
+        for info in capture.infos:
+            if info.name in ranks:
+                info_by_name.setdefault(info.name, info)
+                per_layer[info.name].append(ranks[info.name])
+        scores.append(float(sum(ranks.values())))
+
+    layer_scores = tuple(
+        LayerScore(name, info.kind, info.source, info.size, float(np.mean(per_layer[name])), _std(np.array(per_layer[name])))
+        for name, info in info_by_name.items()
+    )
+    return NearResult(np.array(scores), layer_scores, seed, forward_batch, skipped)
+
+
+def _check_options(repetitions, seed, batchnorm, batch_size, nonfinite, sequence_layout, activations) -> None:
+    def positive_int(value) -> bool:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+    if not positive_int(repetitions):
+        raise OptionError(f"repetitions must be a positive integer, got {repetitions!r}")
+    if seed is not None and not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
+        raise OptionError(f"seed must be a non-negative integer or None, got {seed!r}")
+    if batchnorm not in BATCHNORM_MODES:
+        raise OptionError(f"batchnorm must be one of {BATCHNORM_MODES}, got {batchnorm!r}")
+    if batch_size is not None and not positive_int(batch_size):
+        raise OptionError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    if nonfinite not in ("raise", "warn"):
+        raise OptionError(f"nonfinite must be 'raise' or 'warn', got {nonfinite!r}")
+    if sequence_layout not in ("auto", "channels_first", "channels_last"):
+        raise OptionError(f"sequence_layout must be 'auto', 'channels_first' or 'channels_last', got {sequence_layout!r}")
+    for cls in activations:
+        if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+            raise OptionError(f"activations must be nn.Module subclasses, got {cls!r}")
+
+
+class _Models:
+    """Hands out the model of each repetition, seeded, without ever touching the user's module."""
+
+    def __init__(self, model, reinit: bool, init, device=None):
+        self._init = get_init(init)
+        self._explicit_init = init is not None
+        self._reinit = reinit
+        self._fixed: nn.Module | None = None
+        if isinstance(model, nn.Module):
+            try:
+                self._fixed = copy.deepcopy(model)
+            except Exception as error:
+                raise ModelError(f"could not copy the model to score it safely ({error}); pass a model factory instead") from error
+            if device is not None:
+                self._fixed = self._fixed.to(device)
+            self._factory = None
+        elif callable(model):
+            self._factory = model
+        else:
+            raise ModelError(f"model must be an nn.Module or a callable returning one, got {type(model).__name__}")
+
+    def get(self, seed: int, device) -> nn.Module:
+        """The model of one repetition; ``seed`` drives its construction and initialisation."""
+        if self._fixed is not None and not (self._reinit and self._factory is None):
+            return self._fixed
+        with _seeded(seed, device):
+            if self._factory is None:
+                net = self._fixed
+                self._init(net)
+            else:
+                net = self._build()
+        net = net.to(device) if device is not None else net
+        if self._factory is not None and not self._reinit:
+            self._fixed = net
+        return net
+
+    def _build(self) -> nn.Module:
+        try:
+            net = self._factory()
+        except Exception as error:
+            raise ModelError(f"the model factory raised {type(error).__name__}: {error}") from error
+        if not isinstance(net, nn.Module):
+            raise ModelError(f"the model factory must return an nn.Module, got {type(net).__name__}")
+        if self._explicit_init:
+            self._init(net)
+        return net
+
+
+@contextlib.contextmanager
+def _seeded(seed: int, device):
+    cuda = [torch.device(device).index or 0] if device is not None and torch.device(device).type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        yield
+
+
+def _dtype_and_device(net: nn.Module) -> tuple[torch.dtype, torch.device]:
+    for tensor in (*net.parameters(), *net.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype, tensor.device
+    return torch.get_default_dtype(), torch.device("cpu")
+
+
+def _to_model(x: torch.Tensor, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Floating inputs take the model's dtype; integer inputs (token ids) are left as they are."""
+    return x.to(device=device, dtype=dtype if x.is_floating_point() else None)
+
+
+def _per_sample_norm(module: nn.Module, args, output):
+    x = args[0]
+    if x.dim() < 3:
+        raise OptionError(
+            f"batchnorm='sample' needs spatial or sequence axes, but a BatchNorm got shape {tuple(x.shape)}; "
+            "use batchnorm='batch' or 'running'"
+        )
+    return F.instance_norm(x, weight=module.weight, bias=module.bias, eps=module.eps)
+
+
+@contextlib.contextmanager
+def _scoring_modes(net: nn.Module, batchnorm: str):
+    """Eval mode for everything but BatchNorm, which follows ``batchnorm``; all undone on exit."""
+    modes = [(module, module.training) for module in net.modules()]
+    handles = []
+    try:
+        net.eval()
+        for module in net.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm) and batchnorm != "running":
+                module.train()
+                if batchnorm == "sample":
+                    handles.append(module.register_forward_hook(_per_sample_norm, prepend=True))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, training in modes:
+            module.training = training
+
+
+def _plan_batch(capture: Capture, source: SampleSource, generator, batch_size, dtype, device) -> int:
+    """Probe the layers on a tiny batch; return how many samples one forward pass must carry."""
+    available = source.available
+    probe = source.take(min(2, available) if available else 2, generator, shuffle=False)
+    capture.forward(_to_model(probe, dtype, device), probe=True)
+    if not capture.infos:
+        found = "; ".join(f"{n}: {r}" for n, r in capture.skipped.items()) or "no Linear/Conv/activation layer was called"
+        raise NoScorableLayerError(
+            f"no layer of the model can be scored ({found}). NEAR needs layers with a weight or activations; "
+            "check layers=/exclude= patterns, or pass custom activation classes with activations=."
+        )
+    needed = max(info.layout.samples_needed for info in capture.infos)
+    if available is not None and available < needed:
+        widest = sorted(capture.infos, key=lambda i: -i.layout.samples_needed)[:3]
+        detail = ", ".join(f"{i.name!r} ({i.size} neurons) needs {i.layout.samples_needed}" for i in widest)
+        raise InsufficientSamplesError(
+            f"NEAR needs {needed} samples but {available} were given: {detail}. "
+            f"Pass at least {needed} samples, or restrict the scored layers with layers=/exclude=."
+        )
+    if batch_size is not None and batch_size < needed:
+        raise OptionError(f"batch_size={batch_size} is smaller than the {needed} samples the widest layer needs")
+    return max(needed, batch_size or 0)
+
+
+def _effective_ranks(matrices: dict[str, torch.Tensor], svd_dtype: torch.dtype) -> dict[str, float]:
+    """Effective rank of every matrix, one batched SVD per matrix size; all-zero matrices count 0."""
+    by_size: dict[int, list[str]] = defaultdict(list)
+    for name, matrix in matrices.items():
+        by_size[matrix.shape[0]].append(name)
+    ranks: dict[str, float] = {}
+    for names in by_size.values():
+        stack = torch.stack([matrices[name] for name in names]).to(svd_dtype)
+        values = erank_from_singular_values(torch.linalg.svdvals(stack)).tolist()
+        ranks.update(zip(names, values))
+    zero = [name for name in matrices if np.isnan(ranks[name])]
+    if zero:
+        warnings.warn(f"all-zero activations in {zero[:5]}: effective rank undefined, counted as 0", ZeroMatrixWarning, stacklevel=3)
+        ranks.update(dict.fromkeys(zero, 0.0))
+    return {name: ranks[name] for name in matrices}

@@ -1,0 +1,62 @@
+"""An independent re-statement of the authors' NEAR algorithm (``near_score`` 1.0.0, as specified
+in shared/docs/proxies.md §1.15), used only as the hand computation the package is checked against.
+
+It feeds one sample per forward pass, concatenates each hooked layer's rows until it has at least
+as many rows as columns, then takes the authors' block; effective ranks in float32 like theirs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+_ACTIVATIONS = tuple(getattr(nn, name) for name in nn.modules.activation.__all__)
+
+
+def _erank_float32(matrix: torch.Tensor) -> float:
+    s = torch.linalg.svdvals(matrix.float()).numpy()
+    p = s / s.sum()
+    p = p[p > 0]
+    return float(np.nan_to_num(np.exp(-(p * np.log(p)).sum())))
+
+
+def reference_near(model: nn.Module, samples: torch.Tensor, rng: np.random.Generator) -> float:
+    """NEAR of ``model`` feeding ``samples`` one at a time, in order (batch size 1, no shuffling)."""
+    layers = [m for m in model.modules() if hasattr(m, "weight") or isinstance(m, _ACTIVATIONS)]
+    rows: list[torch.Tensor | None] = [None] * len(layers)
+    done: set[int] = set()
+    called: set[int] = set()
+    handles = []
+
+    def make_hook(i):
+        def hook(module, args, output):
+            if i in done:
+                return
+            called.add(i)
+            if isinstance(output, tuple):
+                output = output[0]
+            width = output.shape[-1]
+            if output.dim() > 2:
+                output = output.transpose(1, 3).flatten(0, 2)
+            rows[i] = output.detach() if rows[i] is None else torch.cat([rows[i], output.detach()])
+            if rows[i].shape[0] >= rows[i].shape[1]:
+                bound = rows[i].shape[0] // width - 1
+                start = int(rng.integers(0, bound)) * width if bound > 0 else 0
+                rows[i] = rows[i][start : start + rows[i].shape[1]]
+                done.add(i)
+
+        return hook
+
+    try:
+        for i, layer in enumerate(layers):
+            handles.append(layer.register_forward_hook(make_hook(i)))
+        with torch.no_grad():
+            for sample in samples:
+                model(sample.unsqueeze(0))
+                if done == called:
+                    break
+    finally:
+        for handle in handles:
+            handle.remove()
+    return sum(_erank_float32(m) for m in rows if m is not None and len(m))

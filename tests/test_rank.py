@@ -1,0 +1,100 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from near import InputError, ZeroMatrixWarning, effective_rank, effective_ranks
+
+finite = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
+matrices = st.integers(1, 8).flatmap(lambda m: st.integers(1, 8).flatmap(lambda n: arrays(np.float64, (m, n), elements=finite)))
+
+
+def nonzero(matrix: np.ndarray) -> bool:
+    return np.linalg.norm(matrix) > 1e-6
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 64])
+def test_identity_has_full_effective_rank(n):
+    assert effective_rank(torch.eye(n)) == pytest.approx(n, rel=1e-12)
+
+
+def test_rank_one_matrix_has_effective_rank_one():
+    u, v = torch.randn(7, 1, dtype=torch.float64), torch.randn(1, 5, dtype=torch.float64)
+    assert effective_rank(u @ v) == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.3, -0.5, 0.9])
+def test_circulant_matches_closed_form(rho):
+    first_row = [1, rho, rho**2, rho]
+    matrix = torch.tensor(np.array([np.roll(first_row, k) for k in range(4)]), dtype=torch.float64)
+    sigma = np.array([(1 + abs(rho)) ** 2, 1 - rho**2, 1 - rho**2, (1 - abs(rho)) ** 2])
+    p = sigma / sigma.sum()
+    expected = math.exp(-sum(x * math.log(x) for x in p if x > 0))
+    assert effective_rank(matrix) == pytest.approx(expected, rel=1e-10)
+
+
+def test_equal_singular_values_give_their_count():
+    q, _ = torch.linalg.qr(torch.randn(6, 6, dtype=torch.float64))
+    assert effective_rank(q[:, :3] @ torch.diag(torch.tensor([2.0, 2.0, 2.0], dtype=torch.float64)) @ q[:3]) == (
+        pytest.approx(3.0, rel=1e-9)
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(matrices, st.floats(1e-3, 1e3))
+def test_scale_invariance(matrix, scale):
+    if nonzero(matrix):
+        assert effective_rank(matrix * scale) == pytest.approx(effective_rank(matrix), rel=1e-7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(matrices)
+def test_bounded_by_one_and_the_rank(matrix):
+    if nonzero(matrix):
+        erank = effective_rank(matrix)
+        assert 1 - 1e-9 <= erank <= np.linalg.matrix_rank(matrix) + 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(matrices, st.randoms(use_true_random=False))
+def test_invariant_to_row_and_column_permutations(matrix, random):
+    if nonzero(matrix):
+        rows, cols = list(range(matrix.shape[0])), list(range(matrix.shape[1]))
+        random.shuffle(rows)
+        random.shuffle(cols)
+        assert effective_rank(matrix[rows][:, cols]) == pytest.approx(effective_rank(matrix), rel=1e-9)
+
+
+def test_batched_form_matches_single_calls():
+    stack = torch.randn(5, 6, 4)
+    assert np.allclose(effective_ranks(stack), [effective_rank(m) for m in stack], rtol=1e-12)
+    assert effective_ranks(torch.randn(2, 3, 5, 5)).shape == (2, 3)
+
+
+def test_numpy_input_and_float32_precision_agree():
+    matrix = np.random.default_rng(0).normal(size=(10, 10))
+    assert effective_rank(matrix) == pytest.approx(effective_rank(matrix, dtype=torch.float32), rel=1e-5)
+
+
+def test_zero_matrix_counts_zero_with_a_warning():
+    with pytest.warns(ZeroMatrixWarning, match="all-zero"):
+        assert effective_rank(torch.zeros(3, 3)) == 0.0
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (torch.ones(3), "shape"),
+        (torch.ones(0, 3), "non-empty"),
+        (torch.tensor([[1.0, float("nan")]]), "NaN"),
+        (np.array([["a", "b"]]), "numeric"),
+        ([[1.0, 2.0]], "torch.Tensor or numpy.ndarray"),
+    ],
+)
+def test_bad_matrices_raise_clear_errors(bad, message):
+    with pytest.raises(InputError, match=message):
+        effective_rank(bad)
