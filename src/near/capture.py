@@ -19,8 +19,8 @@ here (hooks, the function mode) lives only inside the ``with`` block.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
-import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,13 +29,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from .errors import (
-    InsufficientSamplesError,
-    ModelError,
-    NearError,
-    NonFiniteActivationError,
-    NonFiniteActivationWarning,
-)
+from .errors import InsufficientSamplesError, ModelError, NearError
 from .matrix import Layout, layout_of, square_block
 
 ACTIVATION_MODULES: tuple[type[nn.Module], ...] = tuple(
@@ -69,6 +63,15 @@ _CHANNELS_LAST = tuple(
     for cls in (nn.Linear, nn.Bilinear, nn.LayerNorm, nn.Embedding, nn.MultiheadAttention, getattr(nn, "RMSNorm", None))
     if cls is not None
 )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a probe pass learned: the role of each module (by name) and whether functional
+    activations occur outside activation modules (if not, later passes run without the function mode)."""
+
+    roles: dict[str, str]
+    functional: bool
 
 
 @dataclass(frozen=True)
@@ -120,52 +123,83 @@ class _FunctionalActivations(TorchFunctionMode):
 class Capture:
     """Context manager that hooks a model and turns one forward pass into per-layer matrices.
 
-    ``probe`` passes only record which layers exist and what they need; scoring passes copy out
-    each layer's square matrix as soon as the layer has run, so no large activation is kept.
+    A first pass with ``probe=True`` discovers the layers and their needs; its :attr:`plan` lets
+    later captures hook only what matters. Scoring passes copy out each layer's square matrix as
+    soon as the layer has run, so no large activation is kept.
     """
 
     def __init__(
         self,
         model: nn.Module,
         *,
+        plan: Plan | None = None,
         layers: Sequence[str] | None = None,
         exclude: Sequence[str] = (),
         activations: Sequence[type[nn.Module]] = (),
         functional: bool = True,
         norm_layers: bool = True,
         sequence_layout: str = "auto",
-        nonfinite: str = "raise",
     ):
         self.model = model
         self._layers, self._exclude = layers, tuple(exclude)
-        self._functional = functional
         self._sequence_layout = sequence_layout
-        self._nonfinite = nonfinite
-        self._roles: dict[nn.Module, tuple[str, str]] = {}
+        self._wanted_cache: dict[str, bool] = {}
+        if plan is None:
+            roles = self._discover(activations, functional, norm_layers)
+            self._functional = functional
+        else:
+            roles = {module: (name, plan.roles[name]) for name, module in self._named_modules() if name in plan.roles}
+            self._functional = plan.functional
+        self._roles: dict[nn.Module, tuple[str, str]] = roles
+        self._handles: list = []
+        self._active_candidates: set[str] = set()
+        self._functions_seen = False
+        self._reset(None, probe=True)
+
+    def _named_modules(self):
+        return ((name or "<root>", module) for name, module in self.model.named_modules())
+
+    def _discover(self, activations, functional: bool, norm_layers: bool) -> dict[nn.Module, tuple[str, str]]:
         activation_types = ACTIVATION_MODULES + tuple(activations)
-        for name, module in model.named_modules():
-            display = name or "<root>"
+        roles = {}
+        for name, module in self._named_modules():
             if isinstance(module, activation_types):
                 role = "activation"
             elif _is_weighted(module) and (norm_layers or not isinstance(module, NORM_MODULES)):
                 role = "weighted"
-            elif functional and _is_user_leaf(module) and name:
+            elif functional and _is_user_leaf(module) and name != "<root>":
                 role = "candidate"
-            elif functional and (next(module.children(), None) is not None or not name):
+            elif functional and (next(module.children(), None) is not None or name == "<root>"):
                 role = "scope"
             else:
                 continue
-            self._roles[module] = (display, role)
-        self._handles: list = []
-        self._reset(None, probe=True)
+            roles[module] = (name, role)
+        return roles
+
+    @property
+    def plan(self) -> Plan:
+        """Roles after the probe: custom activations that called an activation function become
+        activations, and naming scopes are dropped when no functional activation was seen."""
+        roles = {}
+        for name, role in self._roles.values():
+            if role == "candidate":
+                role = "activation" if name in self._active_candidates else None
+            elif role == "scope" and not self._functions_seen:
+                role = None
+            if role is not None:
+                roles[name] = role
+        return Plan(roles, self._functional and self._functions_seen)
 
     # -- context management ---------------------------------------------------------------
     def __enter__(self) -> Capture:
         try:
-            for module in self._roles:
-                if self._functional:
+            for module, (_, role) in self._roles.items():
+                if self._functional and (role != "weighted" or not type(module).__module__.startswith("torch.")):
                     self._handles.append(module.register_forward_pre_hook(self._pre_hook))
-                self._handles.append(module.register_forward_hook(self._post_hook, always_call=True))
+                if role != "scope":
+                    self._handles.append(module.register_forward_hook(self._post_hook, always_call=True))
+                elif self._functional:
+                    self._handles.append(module.register_forward_hook(self._pop_hook, always_call=True))
         except BaseException:
             self._remove()
             raise
@@ -188,19 +222,15 @@ class Capture:
         self.infos: list[LayerInfo] = []
         self.matrices: dict[str, torch.Tensor] = {}
         self.skipped: dict[str, str] = {}
-        self.called: set[str] = set()
+        self._called: set[str] = set()
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None, *, probe: bool = False) -> None:
         """Run the model once on ``x`` and record every scored layer's matrix (or layout, if ``probe``)."""
         self._reset(generator, probe)
         self._batch = x.shape[0]
         try:
-            with torch.no_grad():
-                if self._functional:
-                    with _FunctionalActivations(self):
-                        self.model(x)
-                else:
-                    self.model(x)
+            with torch.no_grad(), _FunctionalActivations(self) if self._functional else contextlib.nullcontext():
+                self.model(x)
         except NearError:
             raise
         except Exception as error:
@@ -209,22 +239,29 @@ class Capture:
                 f"{x.dtype}: {error}. Check that the inputs have the shape, dtype and device the model "
                 "expects (e.g. images as floats, flattened for an MLP without nn.Flatten)."
             ) from error
-        self.never_called = [
-            name for name, role in self._roles.values() if role in ("weighted", "activation") and name not in self.called
-        ]
+        for name, role in self._roles.values():
+            if role in ("weighted", "activation") and name not in self._called:
+                self.skipped[name] = "never called"
 
     # -- hooks ------------------------------------------------------------------------------
     def _pre_hook(self, module: nn.Module, args) -> None:
         name, role = self._roles[module]
         self._stack.append(_Frame(name, role))
 
+    def _pop_hook(self, module: nn.Module, args, output) -> None:
+        if self._stack:
+            self._stack.pop()
+
     def _post_hook(self, module: nn.Module, args, output) -> None:
         name, role = self._roles[module]
-        frame = self._stack.pop() if self._stack else None
-        self.called.add(name)
+        frame = self._stack.pop() if self._stack and self._stack[-1].name == name else None
+        self._called.add(name)
         if role == "weighted":
             self._record(name, "pre", "module", output, module)
-        elif role == "activation" or (role == "candidate" and frame is not None and frame.saw_activation):
+        elif role == "activation":
+            self._record(name, "post", "module", output, module)
+        elif role == "candidate" and frame is not None and frame.saw_activation:
+            self._active_candidates.add(name)
             self._record(name, "post", "module", output, module)
 
     def _on_function(self, function: str, output) -> None:
@@ -236,16 +273,23 @@ class Capture:
                 return
             if frame.role in ("scope", "weighted"):
                 owner = "" if frame.name == "<root>" else frame.name + "."
-                self._record(f"{owner}{function}()", "post", "function", output, None)
-                return
-        self._record(f"{function}()", "post", "function", output, None)
+                break
+        else:
+            owner = ""
+        self._functions_seen = True
+        self._record(f"{owner}{function}()", "post", "function", output, None)
 
     # -- matrices ---------------------------------------------------------------------------
     def _wanted(self, name: str, base: str) -> bool:
-        def matches(patterns) -> bool:
-            return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(base, p) for p in patterns)
+        wanted = self._wanted_cache.get(name)
+        if wanted is None:
 
-        return (self._layers is None or matches(self._layers)) and not matches(self._exclude)
+            def matches(patterns) -> bool:
+                return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(base, p) for p in patterns)
+
+            wanted = (self._layers is None or matches(self._layers)) and not matches(self._exclude)
+            self._wanted_cache[name] = wanted
+        return wanted
 
     def _channels_first(self, output: torch.Tensor, module: nn.Module | None) -> bool:
         if output.dim() != 3:
@@ -286,14 +330,4 @@ class Capture:
                 f"layer {name!r} ({layout.neurons} neurons) needs {layout.samples_needed} samples per "
                 f"forward pass, but the batch has {self._batch}"
             )
-        matrix = square_block(output.detach(), layout, self._generator)
-        if not torch.isfinite(matrix).all():
-            if self._nonfinite == "raise":
-                raise NonFiniteActivationError(
-                    f"layer {name!r} produced NaN or infinite activations; the score would be meaningless. "
-                    "Check the initialisation and input scale, or pass nonfinite='warn' to exclude such layers."
-                )
-            self.skipped[name] = "NaN or infinite activations"
-            warnings.warn(f"layer {name!r} produced NaN or infinite activations; excluded from the score", NonFiniteActivationWarning, stacklevel=2)
-            return
-        self.matrices[name] = matrix
+        self.matrices[name] = square_block(output.detach(), layout, self._generator)

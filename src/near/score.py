@@ -24,6 +24,8 @@ from .capture import Capture, LayerInfo
 from .errors import (
     InsufficientSamplesError,
     ModelError,
+    NonFiniteActivationError,
+    NonFiniteActivationWarning,
     NoScorableLayerError,
     OptionError,
     ZeroMatrixWarning,
@@ -128,33 +130,38 @@ def score(
         functional=functional,
         norm_layers=norm_layers,
         sequence_layout=sequence_layout,
-        nonfinite=nonfinite,
     )
 
     per_layer: dict[str, list[float]] = defaultdict(list)
     info_by_name: dict[str, LayerInfo] = {}
     skipped: dict[str, str] = {}
     scores: list[float] = []
-    forward_batch = None
-    for repetition in tqdm(range(repetitions), desc="NEAR", unit="rep", disable=not progress, leave=False):
-        data_seed, model_seed = np.random.SeedSequence(seed, spawn_key=(repetition,)).generate_state(2, np.uint64)
-        generator = torch.Generator().manual_seed(int(data_seed) >> 1)
-        net = models.get(int(model_seed) >> 1, device)
-        dtype, net_device = _dtype_and_device(net)
-        with _scoring_modes(net, batchnorm), Capture(net, **capture_options) as capture:
-            if forward_batch is None:
-                forward_batch = _plan_batch(capture, source, generator, batch_size, dtype, net_device)
-                skipped.update(capture.skipped)
-                skipped.update({name: "never called" for name in capture.never_called})
+    plan, forward_batch, capture = None, None, None
+    with contextlib.ExitStack() as scope:
+        hooked = contextlib.ExitStack()
+        scope.callback(hooked.close)
+        for repetition in tqdm(range(repetitions), desc="NEAR", unit="rep", disable=not progress, leave=False):
+            data_seed, model_seed = np.random.SeedSequence(seed, spawn_key=(repetition,)).generate_state(2, np.uint64)
+            generator = torch.Generator().manual_seed(int(data_seed) >> 1)
+            net = models.get(int(model_seed) >> 1, device)
+            dtype, net_device = _dtype_and_device(net)
+            if capture is None or capture.model is not net:
+                hooked.close()
+                hooked.enter_context(_scoring_modes(net, batchnorm))
+                if plan is None:
+                    with Capture(net, **capture_options) as probe:
+                        forward_batch = _plan_batch(probe, source, batch_size, dtype, net_device)
+                    plan = probe.plan
+                capture = hooked.enter_context(Capture(net, plan=plan, **capture_options))
             x = source.take(forward_batch, generator, shuffle)
             capture.forward(_to_model(x, dtype, net_device), generator)
-        ranks = _effective_ranks(capture.matrices, svd_dtype)
-        skipped.update(capture.skipped)
-        for info in capture.infos:
-            if info.name in ranks:
-                info_by_name.setdefault(info.name, info)
-                per_layer[info.name].append(ranks[info.name])
-        scores.append(float(sum(ranks.values())))
+            ranks = _effective_ranks(capture.matrices, svd_dtype, nonfinite, capture.skipped)
+            skipped.update(capture.skipped)
+            for info in capture.infos:
+                if info.name in ranks:
+                    info_by_name.setdefault(info.name, info)
+                    per_layer[info.name].append(ranks[info.name])
+            scores.append(float(sum(ranks.values())))
 
     layer_scores = tuple(
         LayerScore(name, info.kind, info.source, info.size, float(np.mean(per_layer[name])), _std(np.array(per_layer[name])))
@@ -282,10 +289,10 @@ def _scoring_modes(net: nn.Module, batchnorm: str):
             module.training = training
 
 
-def _plan_batch(capture: Capture, source: SampleSource, generator, batch_size, dtype, device) -> int:
+def _plan_batch(capture: Capture, source: SampleSource, batch_size, dtype, device) -> int:
     """Probe the layers on a tiny batch; return how many samples one forward pass must carry."""
     available = source.available
-    probe = source.take(min(2, available) if available else 2, generator, shuffle=False)
+    probe = source.take(min(2, available) if available else 2, torch.Generator(), shuffle=False)
     capture.forward(_to_model(probe, dtype, device), probe=True)
     if not capture.infos:
         found = "; ".join(f"{n}: {r}" for n, r in capture.skipped.items()) or "no Linear/Conv/activation layer was called"
@@ -306,18 +313,36 @@ def _plan_batch(capture: Capture, source: SampleSource, generator, batch_size, d
     return max(needed, batch_size or 0)
 
 
-def _effective_ranks(matrices: dict[str, torch.Tensor], svd_dtype: torch.dtype) -> dict[str, float]:
-    """Effective rank of every matrix, one batched SVD per matrix size; all-zero matrices count 0."""
+def _effective_ranks(
+    matrices: dict[str, torch.Tensor], svd_dtype: torch.dtype, nonfinite: str, skipped: dict[str, str]
+) -> dict[str, float]:
+    """Effective rank of every matrix, one batched SVD per matrix size.
+
+    All-zero matrices count 0 (with a warning); matrices with NaN/inf raise or, with
+    ``nonfinite="warn"``, are excluded (with a warning) and noted in ``skipped``.
+    """
     by_size: dict[int, list[str]] = defaultdict(list)
     for name, matrix in matrices.items():
         by_size[matrix.shape[0]].append(name)
     ranks: dict[str, float] = {}
     for names in by_size.values():
         stack = torch.stack([matrices[name] for name in names]).to(svd_dtype)
+        finite = torch.isfinite(stack).flatten(1).all(dim=1)
+        if not finite.all():
+            bad = [name for name, ok in zip(names, finite.tolist()) if not ok]
+            if nonfinite == "raise":
+                raise NonFiniteActivationError(
+                    f"layer {bad[0]!r} produced NaN or infinite activations; the score would be meaningless. "
+                    "Check the initialisation and input scale, or pass nonfinite='warn' to exclude such layers."
+                )
+            warnings.warn(f"layers {bad[:5]} produced NaN or infinite activations; excluded from the score",
+                          NonFiniteActivationWarning, stacklevel=3)
+            skipped.update(dict.fromkeys(bad, "NaN or infinite activations"))
+            names, stack = [n for n, ok in zip(names, finite.tolist()) if ok], stack[finite]
         values = erank_from_singular_values(torch.linalg.svdvals(stack)).tolist()
         ranks.update(zip(names, values))
-    zero = [name for name in matrices if np.isnan(ranks[name])]
+    zero = [name for name, value in ranks.items() if np.isnan(value)]
     if zero:
         warnings.warn(f"all-zero activations in {zero[:5]}: effective rank undefined, counted as 0", ZeroMatrixWarning, stacklevel=3)
         ranks.update(dict.fromkeys(zero, 0.0))
-    return {name: ranks[name] for name in matrices}
+    return {name: ranks[name] for name in matrices if name in ranks}

@@ -1,0 +1,159 @@
+"""Every bad input gets a specific error that says what to change, and nothing outlives a failed call."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import near
+from near import (
+    InputError,
+    InsufficientSamplesError,
+    ModelError,
+    NearError,
+    NonFiniteActivationError,
+    NonFiniteActivationWarning,
+    NoScorableLayerError,
+    OptionError,
+    ZeroMatrixWarning,
+)
+
+
+def mlp(hidden=200):
+    return nn.Sequential(nn.Linear(8, hidden), nn.ReLU(), nn.Linear(hidden, 4))
+
+
+def test_too_few_samples_says_how_many_each_layer_needs():
+    with pytest.raises(InsufficientSamplesError) as error:
+        near.score(mlp(200), torch.randn(150, 8))
+    message = str(error.value)
+    assert "needs 200 samples but 150 were given" in message
+    assert "'0' (200 neurons) needs 200" in message and "'2' (4 neurons) needs 4" in message
+
+
+def test_too_few_samples_from_an_iterable():
+    with pytest.raises(InsufficientSamplesError, match="200 samples are needed but the inputs yielded only 30"):
+        near.score(mlp(200), [torch.randn(10, 8)] * 3)
+
+
+def test_restricting_layers_lowers_the_samples_needed():
+    result = near.score(mlp(200), torch.randn(150, 8), layers=["2"])
+    assert [layer.name for layer in result.layers] == ["2"]
+
+
+@pytest.mark.parametrize(
+    "model, options",
+    [(nn.Sequential(nn.Flatten()), {}), (mlp(16), {"layers": ["no-such-layer"]})],
+)
+def test_no_scorable_layer(model, options):
+    with pytest.raises(NoScorableLayerError, match="no layer of the model can be scored"):
+        near.score(model, torch.randn(40, 8), **options)
+
+
+@pytest.mark.parametrize(
+    "inputs, message",
+    [
+        (torch.empty(0, 8), "empty"),
+        ([], "no samples"),
+        (np.array([["a", "b"]] * 20), "numeric"),
+        ("data.csv", "not supported"),
+        (42, "not supported"),
+        ([torch.randn(2, 8), torch.randn(5, 3)], "inconsistent shapes"),
+    ],
+)
+def test_unusable_inputs(inputs, message):
+    with pytest.raises(InputError, match=message):
+        near.score(mlp(4), inputs)
+
+
+def test_wrongly_shaped_inputs_wrap_the_models_error_with_context():
+    with pytest.raises(ModelError, match=r"shape \(2, 5\).*Check that the inputs") as error:
+        near.score(mlp(4), torch.randn(30, 5))
+    assert isinstance(error.value.__cause__, RuntimeError)
+
+
+def test_bad_model_arguments():
+    with pytest.raises(ModelError, match="nn.Module or a callable"):
+        near.score("resnet", torch.randn(10, 8))
+    with pytest.raises(ModelError, match="must return an nn.Module"):
+        near.score(lambda: 3, torch.randn(10, 8))
+    with pytest.raises(ModelError, match="factory raised ValueError: boom"):
+        near.score(lambda: (_ for _ in ()).throw(ValueError("boom")), torch.randn(10, 8))
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"repetitions": 0}, "repetitions must be a positive integer"),
+        ({"repetitions": 2.5}, "repetitions"),
+        ({"seed": -1}, "seed"),
+        ({"batchnorm": "train"}, "batchnorm must be one of"),
+        ({"nonfinite": "ignore"}, "nonfinite"),
+        ({"batch_size": 2}, "batch_size=2 is smaller than the 16 samples"),
+        ({"init": "he"}, "unknown init 'he'; choose one of default, kaiming_uniform"),
+        ({"sequence_layout": "NLC"}, "sequence_layout"),
+        ({"activations": [nn.ReLU()]}, "nn.Module subclasses"),
+    ],
+)
+def test_bad_options(options, message):
+    with pytest.raises(OptionError, match=message):
+        near.score(mlp(16), torch.randn(40, 8), **options)
+
+
+def test_batchnorm_sample_mode_needs_spatial_axes():
+    model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU())
+    with pytest.raises(OptionError, match="batchnorm='sample' needs spatial"):
+        near.score(model, torch.randn(40, 8), batchnorm="sample")
+
+
+def test_nan_activations_raise_or_are_excluded_with_a_warning():
+    x = torch.randn(40, 8)
+    x[3, 2] = float("nan")
+    with pytest.raises(NonFiniteActivationError, match="layer '0' produced NaN"):
+        near.score(mlp(16), x, shuffle=False)
+    with pytest.warns(NonFiniteActivationWarning, match="excluded"):
+        result = near.score(mlp(16), x, shuffle=False, nonfinite="warn")
+    assert result.layers == () or all(layer.name not in ("0", "1") for layer in result.layers)
+    assert result.skipped["0"] == "NaN or infinite activations"
+
+
+def test_all_zero_matrix_contributes_zero_with_a_warning():
+    model = mlp(16)
+    nn.init.zeros_(model[0].weight)
+    nn.init.constant_(model[0].bias, -1.0)  # every ReLU output is 0
+    with pytest.warns(ZeroMatrixWarning, match=r"\['1'\]"):
+        result = near.score(model, torch.randn(40, 8), reinit=False)
+    assert {layer.name: layer.erank for layer in result.layers}["1"] == 0.0
+
+
+def test_every_error_is_a_near_error_and_a_builtin_kind():
+    assert issubclass(InsufficientSamplesError, NearError) and issubclass(InsufficientSamplesError, ValueError)
+    assert issubclass(ModelError, RuntimeError)
+
+
+class Exploding(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls > 1:  # the probe passes, the scoring pass fails
+            raise RuntimeError("fails mid-way")
+        return torch.relu(self.fc(x))
+
+
+def test_nothing_outlives_a_failing_call():
+    built = []
+
+    def factory():
+        built.append(Exploding())
+        return built[-1]
+
+    with pytest.raises(ModelError, match="fails mid-way"):
+        near.score(factory, torch.randn(20, 8))
+    assert built and not any(m._forward_hooks or m._forward_pre_hooks for net in built for m in net.modules())
+    assert all(net.training for net in built)
+    assert torch._C._len_torch_function_stack() == 0
+    assert torch.is_grad_enabled()
