@@ -13,7 +13,9 @@ BEST_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|no
 
 
 def relu_conv_bn(c_in, c_out, kernel, stride=1):
-    return nn.Sequential(nn.ReLU(), nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(c_out))
+    return nn.Sequential(
+        nn.ReLU(), nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(c_out)
+    )
 
 
 def op(name: str, c: int) -> nn.Module:
@@ -64,7 +66,13 @@ def nb201_like(arch: str = BEST_CELL, c: int = 16, cells: int = 5, num_classes: 
         if stage:
             layers.append(Reduction(width // 2, width))
         layers += [Cell(arch, width) for _ in range(cells)]
-    layers += [nn.BatchNorm2d(4 * c), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * c, num_classes)]
+    layers += [
+        nn.BatchNorm2d(4 * c),
+        nn.ReLU(inplace=True),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4 * c, num_classes),
+    ]
     return nn.Sequential(*layers)
 
 

@@ -15,7 +15,6 @@ Prints, for an NB201-style cell network (17 cells/blocks) and an MNIST-sized MLP
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import time
@@ -27,8 +26,9 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
-import near  # noqa: E402
 from models import mnist_mlp, nb201_like  # noqa: E402
+
+import near  # noqa: E402
 from reference import reference_near  # noqa: E402
 
 CASES = {
@@ -76,12 +76,38 @@ def activation_bytes(net, x) -> int:
         output = output[0] if isinstance(output, tuple) else output
         total += output.numel() * output.element_size()
 
-    handles = [m.register_forward_hook(hook) for m in net.modules() if hasattr(m, "weight") or isinstance(m, torch.nn.ReLU)]
+    handles = [
+        m.register_forward_hook(hook) for m in net.modules() if hasattr(m, "weight") or isinstance(m, torch.nn.ReLU)
+    ]
     with torch.no_grad():
         net(x)
     for h in handles:
         h.remove()
     return total
+
+
+def measure(case: str, build, data, repetitions: int = 16) -> None:
+    torch.manual_seed(0)
+    net, x = build(), data(512)
+    with torch.no_grad():
+        forward = best_time(lambda: net(x[:16]))
+    one = best_time(lambda: near.score(net, x, seed=0))
+    per_rep = best_time(lambda: near.score(net, x, seed=0, repetitions=repetitions), repeat=3) / repetitions
+    rng = np.random.default_rng(0)
+    authors = best_time(lambda: reference_near(net, x, rng), repeat=3)
+    result = near.score(net, x, seed=0)
+    kept = sum(layer.size**2 * 4 for layer in result.layers)
+    everything = activation_bytes(net, x[: result.batch_size])
+    near_rss, plain_rss = (peak_rss_mib(case, result.batch_size, what) for what in ("near", "forward"))
+    print(case)
+    print(f"  plain forward, 16 samples          {forward * 1e3:8.1f} ms")
+    print(f"  NEAR, repetitions=1 (whole call)   {one / forward:8.2f} x forward")
+    print(f"  NEAR, per repetition of {repetitions:<3d}        {per_rep / forward:8.2f} x forward")
+    print(f"  authors' algorithm, per repetition {authors / forward:8.2f} x forward")
+    print(f"  forward batch                      {result.batch_size:8d} samples, {len(result.layers)} matrices")
+    print(f"  kept per repetition                {kept / 2**20:8.2f} MiB (all: {everything / 2**20:.2f} MiB)")
+    print(f"  peak RSS                           NEAR {near_rss:.0f} MiB, plain forward {plain_rss:.0f} MiB")
+    print()
 
 
 def main() -> None:
@@ -91,27 +117,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads\n")
     for case, (build, data) in CASES.items():
-        torch.manual_seed(0)
-        net, x = build(), data(512)
-        with torch.no_grad():
-            forward = best_time(lambda: net(x[:16]))
-        one = best_time(lambda: near.score(net, x, seed=0))
-        reps = 16
-        per_rep = best_time(lambda: near.score(net, x, seed=0, repetitions=reps), repeat=3) / reps
-        rng = np.random.default_rng(0)
-        authors = best_time(lambda: reference_near(net, x, rng), repeat=3)
-        result = near.score(net, x, seed=0)
-        kept = sum(layer.size**2 * 4 for layer in result.layers)
-        print(f"{case}")
-        print(f"  plain forward, 16 samples      {forward * 1e3:8.1f} ms")
-        print(f"  NEAR, repetitions=1 (whole call) {one / forward:6.2f} x forward")
-        print(f"  NEAR, per repetition of {reps}     {per_rep / forward:6.2f} x forward")
-        print(f"  authors' algorithm, per rep.   {authors / forward:6.2f} x forward")
-        print(f"  forward batch                  {result.batch_size:8d} samples, {len(result.layers)} matrices")
-        print(f"  kept per repetition            {kept / 2**20:8.2f} MiB (all activations of the pass: "
-              f"{activation_bytes(net, x[: result.batch_size]) / 2**20:.2f} MiB)")
-        near_rss, plain_rss = (peak_rss_mib(case, result.batch_size, what) for what in ("near", "forward"))
-        print(f"  peak RSS                       NEAR {near_rss:.0f} MiB, plain forward of the same batch {plain_rss:.0f} MiB\n")
+        measure(case, build, data)
 
 
 if __name__ == "__main__":

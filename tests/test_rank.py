@@ -10,7 +10,9 @@ from hypothesis.extra.numpy import arrays
 from near import InputError, ZeroMatrixWarning, effective_rank, effective_ranks
 
 finite = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
-matrices = st.integers(1, 8).flatmap(lambda m: st.integers(1, 8).flatmap(lambda n: arrays(np.float64, (m, n), elements=finite)))
+matrices = st.integers(1, 8).flatmap(
+    lambda m: st.integers(1, 8).flatmap(lambda n: arrays(np.float64, (m, n), elements=finite))
+)
 
 
 def nonzero(matrix: np.ndarray) -> bool:

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from reference import reference_near
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import near
+from reference import reference_near
 
 
 def mlp(widths=(20, 30, 25, 5), act=nn.ReLU):
@@ -299,7 +299,9 @@ def test_reinit_false_keeps_weights_only_samples_change():
 @pytest.mark.parametrize("reinit", [True, False])
 @pytest.mark.parametrize("batchnorm", ["batch", "sample", "running"])
 def test_model_weights_buffers_and_mode_are_untouched(reinit, batchnorm):
-    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.5), nn.Flatten(), nn.Linear(8 * 36, 5))
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.5), nn.Flatten(), nn.Linear(8 * 36, 5)
+    )
     model[3].eval()  # mixed modes must survive too
     state = {k: v.clone() for k, v in model.state_dict().items()}
     modes = [m.training for m in model.modules()]
@@ -307,3 +309,19 @@ def test_model_weights_buffers_and_mode_are_untouched(reinit, batchnorm):
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
     assert [m.training for m in model.modules()] == modes
     assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+
+
+class RawWeight(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(8, 8))
+
+    def forward(self, x):
+        return x @ self.weight
+
+
+def test_parameters_that_cannot_be_reinitialised_are_warned_about():
+    model = nn.Sequential(RawWeight(), nn.ReLU(), nn.Linear(8, 4))
+    with pytest.warns(near.ReinitWarning, match=r"\['0'\] have parameters but no reset_parameters"):
+        result = near.score(model, torch.randn(20, 8), repetitions=2, seed=0)
+    assert [layer.name for layer in result.layers] == ["0", "1", "2"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -32,9 +32,7 @@ from torch.overrides import TorchFunctionMode
 from .errors import InsufficientSamplesError, ModelError, NearError
 from .matrix import Layout, layout_of, square_block
 
-ACTIVATION_MODULES: tuple[type[nn.Module], ...] = tuple(
-    getattr(nn, name) for name in nn.modules.activation.__all__
-)
+ACTIVATION_MODULES: tuple[type[nn.Module], ...] = tuple(getattr(nn, name) for name in nn.modules.activation.__all__)
 ACTIVATION_FUNCTIONS = frozenset(
     """relu relu_ relu6 gelu silu mish elu elu_ selu selu_ celu celu_ leaky_relu leaky_relu_
     hardtanh hardtanh_ hardswish hardsigmoid softplus softsign tanhshrink softshrink hardshrink

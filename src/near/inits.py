@@ -33,14 +33,21 @@ _LAYERS = (nn.Linear, nn.modules.conv._ConvNd, nn.Bilinear)
 
 def reset_to_default(model: nn.Module) -> None:
     """Re-draw every parameter with PyTorch's default initialisation; warn about any that cannot be."""
-    stuck = []
-    for name, module in model.named_modules():
+    stuck = False
+    for module in model.modules():
         reset = getattr(module, "reset_parameters", None) or getattr(module, "_reset_parameters", None)
         if callable(reset):
             reset()
-        elif next(module.parameters(recurse=False), None) is not None:
-            stuck.append(name or type(module).__name__)
+        elif any(p is not None for p in module._parameters.values()):
+            stuck = True
     if stuck:
+        stuck = [
+            name or type(module).__name__
+            for name, module in model.named_modules()
+            if any(p is not None for p in module._parameters.values())
+            and not hasattr(module, "reset_parameters")
+            and not hasattr(module, "_reset_parameters")
+        ]
         warnings.warn(
             f"modules {stuck[:5]} have parameters but no reset_parameters(); their weights are kept "
             "across repetitions. Pass a model factory or an init= function to re-initialise them.",

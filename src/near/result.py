@@ -86,7 +86,8 @@ class NearResult:
                 f"{layer.name:<{width}}  {layer.kind:<4}  {layer.source:<8}  {layer.size:>4}  "
                 f"{layer.erank:>8.3f}  {layer.std:>7.3f}"
             )
-        lines.append(f"NEAR = {self.mean:.4f} ± {self.std:.4f} (std over {self.repetitions} repetitions)")
+        plural = "s" if self.repetitions != 1 else ""
+        lines.append(f"NEAR = {self.mean:.4f} ± {self.std:.4f} (std over {self.repetitions} repetition{plural})")
         for name, reason in self.skipped.items():
             lines.append(f"not scored: {name} ({reason})")
         return "\n".join(lines)

@@ -118,6 +118,7 @@ def score(
     (4, ['0', '1', '2'])
     """
     _check_options(repetitions, seed, batchnorm, batch_size, nonfinite, sequence_layout, activations)
+    device = _check_device(device)
     layers = [layers] if isinstance(layers, str) else layers
     exclude = [exclude] if isinstance(exclude, str) else list(exclude)
     source = SampleSource(inputs)
@@ -164,7 +165,9 @@ def score(
             scores.append(float(sum(ranks.values())))
 
     layer_scores = tuple(
-        LayerScore(name, info.kind, info.source, info.size, float(np.mean(per_layer[name])), _std(np.array(per_layer[name])))
+        LayerScore(
+            name, info.kind, info.source, info.size, float(np.mean(per_layer[name])), _std(np.array(per_layer[name]))
+        )
         for name, info in info_by_name.items()
     )
     return NearResult(np.array(scores), layer_scores, seed, forward_batch, skipped)
@@ -185,10 +188,24 @@ def _check_options(repetitions, seed, batchnorm, batch_size, nonfinite, sequence
     if nonfinite not in ("raise", "warn"):
         raise OptionError(f"nonfinite must be 'raise' or 'warn', got {nonfinite!r}")
     if sequence_layout not in ("auto", "channels_first", "channels_last"):
-        raise OptionError(f"sequence_layout must be 'auto', 'channels_first' or 'channels_last', got {sequence_layout!r}")
+        raise OptionError(
+            f"sequence_layout must be 'auto', 'channels_first' or 'channels_last', got {sequence_layout!r}"
+        )
     for cls in activations:
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
             raise OptionError(f"activations must be nn.Module subclasses, got {cls!r}")
+
+
+def _check_device(device) -> torch.device | None:
+    if device is None:
+        return None
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise OptionError(f"device {device!r} is not a torch device ({error}); use e.g. 'cpu' or 'cuda:0'") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise OptionError(f"device {str(device)!r} requested but CUDA is not available here; use device='cpu'")
+    return device
 
 
 class _Models:
@@ -203,7 +220,9 @@ class _Models:
             try:
                 self._fixed = copy.deepcopy(model)
             except Exception as error:
-                raise ModelError(f"could not copy the model to score it safely ({error}); pass a model factory instead") from error
+                raise ModelError(
+                    f"could not copy the model to score it safely ({error}); pass a model factory instead"
+                ) from error
             if device is not None:
                 self._fixed = self._fixed.to(device)
             self._factory = None
@@ -295,7 +314,9 @@ def _plan_batch(capture: Capture, source: SampleSource, batch_size, dtype, devic
     probe = source.take(min(2, available) if available else 2, torch.Generator(), shuffle=False)
     capture.forward(_to_model(probe, dtype, device), probe=True)
     if not capture.infos:
-        found = "; ".join(f"{n}: {r}" for n, r in capture.skipped.items()) or "no Linear/Conv/activation layer was called"
+        found = (
+            "; ".join(f"{n}: {r}" for n, r in capture.skipped.items()) or "no Linear/Conv/activation layer was called"
+        )
         raise NoScorableLayerError(
             f"no layer of the model can be scored ({found}). NEAR needs layers with a weight or activations; "
             "check layers=/exclude= patterns, or pass custom activation classes with activations=."
@@ -335,14 +356,21 @@ def _effective_ranks(
                     f"layer {bad[0]!r} produced NaN or infinite activations; the score would be meaningless. "
                     "Check the initialisation and input scale, or pass nonfinite='warn' to exclude such layers."
                 )
-            warnings.warn(f"layers {bad[:5]} produced NaN or infinite activations; excluded from the score",
-                          NonFiniteActivationWarning, stacklevel=3)
+            warnings.warn(
+                f"layers {bad[:5]} produced NaN or infinite activations; excluded from the score",
+                NonFiniteActivationWarning,
+                stacklevel=3,
+            )
             skipped.update(dict.fromkeys(bad, "NaN or infinite activations"))
             names, stack = [n for n, ok in zip(names, finite.tolist()) if ok], stack[finite]
         values = erank_from_singular_values(torch.linalg.svdvals(stack)).tolist()
         ranks.update(zip(names, values))
     zero = [name for name, value in ranks.items() if np.isnan(value)]
     if zero:
-        warnings.warn(f"all-zero activations in {zero[:5]}: effective rank undefined, counted as 0", ZeroMatrixWarning, stacklevel=3)
+        warnings.warn(
+            f"all-zero activations in {zero[:5]}: effective rank undefined, counted as 0",
+            ZeroMatrixWarning,
+            stacklevel=3,
+        )
         ranks.update(dict.fromkeys(zero, 0.0))
     return {name: ranks[name] for name in matrices if name in ranks}

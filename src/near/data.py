@@ -1,0 +1,203 @@
+"""Sample data for the command line: a few built-in datasets and ``.npz`` / ``.npy`` / ``.csv`` files.
+
+The built-ins ship inside scikit-learn, so nothing is downloaded at run time. Everything is returned
+as float32 features (plus int64 labels when there are any), ready to pass to :func:`near.score`.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import DataError
+
+BUILTIN_DATASETS: dict[str, str] = {
+    "digits": "1,797 handwritten digits, 8x8 grey images as (N, 1, 8, 8) in [0, 1], 10 classes (scikit-learn)",
+    "iris": "150 iris flowers, 4 standardised features, 3 classes (scikit-learn)",
+    "wine": "178 wines, 13 standardised features, 3 classes (scikit-learn)",
+    "breast_cancer": "569 breast tumours, 30 standardised features, 2 classes (scikit-learn)",
+}
+FILE_SUFFIXES = (".npz", ".npy", ".csv")
+LABEL_COLUMNS = ("label", "labels", "y", "target", "class")
+_NPZ_KEYS = (("images", "labels"), ("x", "y"))
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    """Features ``x`` (float32, first axis = samples), optional int64 labels ``y`` and a display name."""
+
+    x: torch.Tensor
+    y: torch.Tensor | None
+    name: str
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one sample, e.g. ``(1, 8, 8)`` for ``digits``."""
+        return tuple(self.x.shape[1:])
+
+    @property
+    def num_classes(self) -> int | None:
+        """``max label + 1`` (so labels index a model's outputs), or the number of distinct labels if that is larger."""
+        if self.y is None:
+            return None
+        return max(int(self.y.max()) + 1, len(torch.unique(self.y)))
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def load_data(spec: str) -> LoadedData:
+    """Load a built-in dataset by name (see ``BUILTIN_DATASETS``) or a ``.npz``, ``.npy`` or ``.csv`` file.
+
+    Files: ``.npz`` with arrays ``images`` (and optionally ``labels``) or ``x`` (and ``y``); ``.npy``
+    with features only; ``.csv`` of numbers, with an optional header row where a column named
+    ``label``, ``labels``, ``y``, ``target`` or ``class`` holds the labels. uint8 arrays are images
+    and are scaled to [0, 1]; a ``(N, H, W)`` uint8 array gains a channel axis, ``(N, 1, H, W)``, as
+    convolutions expect. Other numbers are only cast to float32.
+
+    Examples
+    --------
+    >>> data = load_data("digits")
+    >>> data.x.shape, data.input_shape, data.num_classes
+    (torch.Size([1797, 1, 8, 8]), (1, 8, 8), 10)
+    """
+    if spec in BUILTIN_DATASETS:
+        x, y = _BUILTINS[spec]()
+        return _finish(x, y, spec)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        if path.suffix or len(path.parts) > 1:
+            raise DataError(f"data file not found: {spec}")
+        raise DataError(
+            f"unknown dataset {spec!r}; built-in datasets are {', '.join(BUILTIN_DATASETS)} "
+            f"(a path to a {', '.join(FILE_SUFFIXES)} file is also accepted)"
+        )
+    if path.is_dir():
+        raise DataError(f"{spec} is a directory; pass a {', '.join(FILE_SUFFIXES)} file")
+    readers: dict[str, Callable[[Path], tuple[np.ndarray, np.ndarray | None]]] = {
+        ".npz": _read_npz,
+        ".npy": _read_npy,
+        ".csv": _read_csv,
+    }
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(f"unsupported data file {spec}: expected a {', '.join(FILE_SUFFIXES)} file")
+    x, y = reader(path)
+    return _finish(x, y, path.name)
+
+
+def _finish(x: np.ndarray, y: np.ndarray | None, name: str) -> LoadedData:
+    """Check once, at the boundary, then convert: uint8 images to [0, 1], everything else to float32."""
+    if x.dtype == np.uint8 and x.ndim == 3:
+        x = x[:, None]
+    if x.ndim == 0 or x.size == 0:
+        raise DataError(f"{name}: the data is empty (shape {x.shape})")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_) or np.iscomplexobj(x):
+        raise DataError(f"{name}: the data must be real numbers, got dtype {x.dtype}")
+    features = x.astype(np.float32) / 255 if x.dtype == np.uint8 else x.astype(np.float32)
+    if not np.isfinite(features).all():
+        raise DataError(f"{name}: the data contains NaN or infinite values")
+    labels = None if y is None else torch.from_numpy(_labels(y, len(x), name))
+    return LoadedData(torch.from_numpy(np.ascontiguousarray(features)), labels, name)
+
+
+def _labels(y: np.ndarray, n: int, name: str) -> np.ndarray:
+    if y.ndim != 1:
+        raise DataError(f"{name}: labels must be one-dimensional, got shape {y.shape}")
+    if len(y) != n:
+        raise DataError(f"{name}: {len(y)} labels for {n} samples; there must be one label per sample")
+    if y.dtype.kind in "OSU":  # class names (e.g. a CSV column of strings) become 0 … K-1, in sorted order
+        return np.unique(y.astype(str), return_inverse=True)[1].astype(np.int64)
+    if y.dtype == np.bool_:
+        return y.astype(np.int64)
+    if not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+        raise DataError(f"{name}: labels must be whole numbers (class indices), got dtype {y.dtype}")
+    return y.astype(np.int64)
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except Exception as error:
+        raise DataError(f"could not read {path}: {error}") from error
+    for features, labels in _NPZ_KEYS:
+        if features in arrays:
+            return arrays[features], arrays.get(labels)
+    expected = " or ".join(f"{features!r} (with optional {labels!r})" for features, labels in _NPZ_KEYS)
+    raise DataError(f"{path} has arrays {sorted(arrays)}; expected {expected}")
+
+
+def _read_npy(path: Path) -> tuple[np.ndarray, None]:
+    try:
+        return np.load(path, allow_pickle=False), None
+    except Exception as error:
+        raise DataError(f"could not read {path}: {error}") from error
+
+
+def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Numbers only, one sample per row; the header (if any) may name a label column."""
+    with path.open(newline="") as file:
+        rows = [row for row in csv.reader(file) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise DataError(f"{path}: the data is empty (no rows)")
+    header = rows[0] if not all(map(_is_number, rows[0])) else None
+    body = rows[1:] if header else rows
+    if not body:
+        raise DataError(f"{path}: the data is empty (a header but no rows)")
+    width = len(rows[0])
+    label_column = None
+    if header:
+        names = [cell.strip().lower() for cell in header]
+        label_column = next((i for i, name in enumerate(names) if name in LABEL_COLUMNS), None)
+    for number, row in enumerate(body, start=2 if header else 1):
+        if len(row) != width:
+            raise DataError(f"{path}, line {number}: {len(row)} cells where the first row has {width}")
+        for column, cell in enumerate(row):
+            if column != label_column and not _is_number(cell):
+                where = repr(header[column]) if header else str(column + 1)
+                raise DataError(f"{path}, line {number}, column {where}: {cell!r} is not a number")
+    if label_column is None:
+        return np.array(body, dtype=np.float64), None
+    columns = [i for i in range(width) if i != label_column]
+    labels = np.array([row[label_column].strip() for row in body])
+    if all(map(_is_number, labels)):
+        labels = labels.astype(np.float64)
+    return np.array([[row[i] for i in columns] for row in body], dtype=np.float64), labels
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _sklearn(loader_name: str, images: bool = False) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+    def load() -> tuple[np.ndarray, np.ndarray]:
+        import sklearn.datasets  # imported here: it is slow to import and only the built-ins need it
+
+        bunch = getattr(sklearn.datasets, loader_name)()
+        x = bunch.data
+        if images:  # digits: pixel values 0 … 16
+            x = x.reshape(-1, 1, 8, 8) / 16.0
+        else:
+            std = x.std(axis=0)
+            x = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+        return x, bunch.target
+
+    return load
+
+
+_BUILTINS = {
+    "digits": _sklearn("load_digits", images=True),
+    "iris": _sklearn("load_iris"),
+    "wine": _sklearn("load_wine"),
+    "breast_cancer": _sklearn("load_breast_cancer"),
+}

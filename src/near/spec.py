@@ -1,0 +1,131 @@
+"""Turning a ``module:function`` or ``path/to/file.py:function`` string into a model factory.
+
+Used by the command line, where a model can only be named, never passed. The factory is bound to
+the data (``input_shape``, ``num_classes``) and handed to :func:`near.score` uncalled, so every
+repetition builds a fresh model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+
+from .errors import ModelError
+
+DATA_PARAMETERS = ("input_shape", "num_classes")
+
+
+def load_factory(spec: str) -> Callable:
+    """The callable named by ``spec``: ``package.module:function`` or ``path/to/file.py:function``.
+
+    A file is imported with its own folder on ``sys.path`` (so it can import its neighbours), a
+    module with the current folder on it, as ``python -m`` would; ``sys.path`` is restored after.
+
+    Examples
+    --------
+    >>> load_factory("near.models:mlp").__name__
+    'mlp'
+    """
+    location, colon, attribute = spec.rpartition(":")
+    if not colon or not location or not attribute:
+        raise ModelError(
+            f"model spec {spec!r} must be 'package.module:function' or 'path/to/file.py:function' "
+            "(a colon, then the name of a function that returns an nn.Module)"
+        )
+    module = _import_file(location) if _is_file(location) else _import_module(location)
+    target = module
+    for name in attribute.split("."):
+        if not hasattr(target, name):
+            public = sorted(
+                n
+                for n, value in vars(module).items()
+                if not n.startswith("_") and callable(value) and getattr(value, "__module__", None) == module.__name__
+            )
+            hint = f"; callables it defines: {', '.join(public[:12])}" if public else ""
+            raise ModelError(f"{location} has no attribute {attribute!r}{hint}")
+        target = getattr(target, name)
+    if not callable(target):
+        raise ModelError(f"{spec} is of type {type(target).__name__}, not a callable that returns an nn.Module")
+    return target
+
+
+def bind_data(factory: Callable, input_shape: tuple[int, ...], num_classes: int | None) -> Callable:
+    """A zero-argument factory: passes ``input_shape`` / ``num_classes`` where ``factory`` takes them.
+
+    Raises ``ModelError`` if other parameters without defaults remain, since nothing could fill them.
+    """
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # some builtins have no signature: call them as they are
+        return factory
+    data = {"input_shape": input_shape, "num_classes": num_classes}
+    given = {
+        name: data[name]
+        for name, parameter in signature.parameters.items()
+        if name in data and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    }
+    try:
+        signature.bind(**given)
+    except TypeError as error:
+        name = getattr(factory, "__qualname__", repr(factory))
+        raise ModelError(
+            f"{name}{signature} cannot be called with only {', '.join(DATA_PARAMETERS)} ({error}); "
+            "give its other parameters defaults, or wrap it in a function that takes none"
+        ) from error
+    return functools.partial(factory, **given)
+
+
+def _is_file(location: str) -> bool:
+    return location.endswith(".py") or "/" in location or os.sep in location
+
+
+def _import_file(location: str) -> ModuleType:
+    path = Path(location).expanduser()
+    if not path.is_file():
+        raise ModelError(f"model file not found: {location}")
+    name = f"_near_model_{path.stem}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ModelError(f"cannot import {location}: not a Python file")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module  # dataclasses and pickling look the module up here
+    try:
+        with _on_path(path.resolve().parent):
+            module_spec.loader.exec_module(module)
+    except BaseException as error:
+        del sys.modules[name]
+        if not isinstance(error, Exception):
+            raise
+        raise ModelError(f"importing {location} failed: {type(error).__name__}: {error}") from error
+    return module
+
+
+def _import_module(location: str) -> ModuleType:
+    try:
+        with _on_path(Path.cwd()):
+            return importlib.import_module(location)
+    except ModuleNotFoundError as error:
+        if error.name and (location == error.name or location.startswith(error.name + ".")):
+            raise ModelError(f"no module named {location!r} (for a file, give its path ending in .py)") from error
+        raise ModelError(f"importing {location} failed: {type(error).__name__}: {error}") from error
+    except Exception as error:
+        raise ModelError(f"importing {location} failed: {type(error).__name__}: {error}") from error
+
+
+@contextlib.contextmanager
+def _on_path(folder: Path) -> Iterator[None]:
+    entry = str(folder)
+    sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(entry)

@@ -1,0 +1,286 @@
+"""The `near` command: what it prints, what it passes to near.score, and how it fails."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from functools import partial
+
+import pytest
+from click.testing import CliRunner
+
+import near
+from near import cli
+from near.data import BUILTIN_DATASETS, load_data
+from near.models import mlp
+
+SMALL = "near.models:mlp"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str):
+    return runner.invoke(cli.main, list(args))
+
+
+def api_score(data: str = "digits", **options) -> near.NearResult:
+    """What the command should print, computed with the API directly."""
+    loaded = load_data(data)
+    return near.score(partial(mlp, loaded.input_shape, loaded.num_classes), loaded.x, **options)
+
+
+def test_version(runner):
+    result = invoke(runner, "--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"near {near.__version__}"
+
+
+def test_help_explains_commands_and_spec(runner):
+    top = invoke(runner, "--help")
+    assert top.exit_code == 0 and "score" in top.stdout and "datasets" in top.stdout
+    help_text = invoke(runner, "score", "--help").stdout
+    for text in (
+        "package.module:function",
+        "path/to/file.py:function",
+        "input_shape",
+        "num_classes",
+        "--data",
+        "--repetitions",
+        "--seed",
+        "--json",
+        "--batchnorm",
+        "--init",
+        "--no-shuffle",
+        "--no-reinit",
+        "--layers",
+        "--exclude",
+        "--device",
+    ):
+        assert text in help_text, text
+
+
+def test_datasets_lists_every_builtin(runner):
+    result = invoke(runner, "datasets")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == list(BUILTIN_DATASETS)
+
+
+def test_text_output_has_header_and_table_matching_the_api(runner):
+    result = invoke(runner, "score", SMALL, "--data", "digits", "-r", "2", "--seed", "7")
+    assert result.exit_code == 0, result.output
+    expected = api_score(repetitions=2, seed=7)
+    header, *table = result.stdout.splitlines()
+    assert SMALL in header and "digits" in header and "2 repetitions" in header and "seed 7" in header
+    assert "\n".join(table) == expected.table()
+    assert f"NEAR = {expected.mean:.4f}" in result.stdout
+
+
+def test_json_is_the_only_stdout_and_matches_the_api(runner):
+    result = invoke(runner, "score", SMALL, "--data", "iris", "--seed", "3", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)  # fails if anything else is on stdout
+    expected = api_score("iris", seed=3)
+    assert payload == {"model": SMALL, "data": "iris", **json.loads(json.dumps(expected.to_dict()))}
+    assert [layer["name"] for layer in payload["layers"]] == ["1", "2", "3", "4", "5"]
+    assert payload["layers"][-1]["size"] == 3  # num_classes came from the data
+
+
+def test_random_seed_is_reported_and_reproduces_the_score(runner):
+    first = json.loads(invoke(runner, "score", SMALL, "--data", "iris", "--json").stdout)
+    again = json.loads(invoke(runner, "score", SMALL, "--data", "iris", "--json", "--seed", str(first["seed"])).stdout)
+    assert again["scores"] == first["scores"]
+
+
+def test_options_reach_near_score(runner, monkeypatch):
+    seen = {}
+
+    def spy(model, inputs, **options):
+        seen.update(options, inputs=inputs)
+        return near.score(model, inputs, **options)
+
+    monkeypatch.setattr(cli, "score", spy)
+    args = [
+        "score",
+        SMALL,
+        "-d",
+        "iris",
+        "-r",
+        "2",
+        "-s",
+        "5",
+        "--batchnorm",
+        "running",
+        "--init",
+        "orthogonal",
+        "--no-shuffle",
+        "--no-reinit",
+        "--layers",
+        "[12]",
+        "--layers",
+        "5",
+        "--exclude",
+        "2",
+        "--device",
+        "cpu",
+    ]
+    result = invoke(runner, *args)
+    assert result.exit_code == 0, result.output
+    assert seen["inputs"].shape == (150, 4)
+    assert {key: seen[key] for key in ("repetitions", "seed", "batchnorm", "init", "shuffle", "reinit")} == {
+        "repetitions": 2,
+        "seed": 5,
+        "batchnorm": "running",
+        "init": "orthogonal",
+        "shuffle": False,
+        "reinit": False,
+    }
+    assert seen["layers"] == ["[12]", "5"] and seen["exclude"] == ["2"] and seen["device"] == "cpu"
+    assert seen["progress"] is False
+    assert [line.split()[0] for line in result.stdout.splitlines()[2:4]] == ["1", "5"]
+
+
+@pytest.mark.parametrize(("extra", "progress"), [((), True), (("--json",), False)])
+def test_progress_bar_only_on_a_terminal_without_json(runner, monkeypatch, extra, progress):
+    seen = {}
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(cli, "score", lambda model, inputs, **options: seen.update(options) or api_score("iris"))
+    assert invoke(runner, "score", SMALL, "-d", "iris", *extra).exit_code == 0
+    assert seen["progress"] is progress
+
+
+FACTORIES = """
+    import torch
+    from torch import nn
+    from helper import WIDTH  # a module next to this file
+    from near.models import mlp
+
+    calls = []
+
+    def build(input_shape, num_classes):
+        calls.append((input_shape, num_classes))
+        return nn.Sequential(nn.Flatten(), nn.Linear(input_shape[0], WIDTH), nn.Tanh(), nn.Linear(WIDTH, num_classes))
+
+    def noisy(input_shape):
+        print("hello from the factory")
+        return nn.Linear(input_shape[0], 4)
+
+    def zeros():
+        net = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+        nn.init.zeros_(net[0].weight)
+        nn.init.zeros_(net[0].bias)
+        return net
+
+    def needs_depth(input_shape, depth):
+        return nn.Linear(input_shape[0], depth)
+
+    def not_a_module():
+        return 42
+
+    def stanh(input_shape, num_classes):
+        return mlp(input_shape, num_classes, hidden=(8,), activation="stanh")
+
+    def swish(input_shape, num_classes):
+        return mlp(input_shape, num_classes, activation="swish")
+
+    NOT_CALLABLE = 3
+"""
+
+
+@pytest.fixture
+def factories(tmp_path):
+    (tmp_path / "helper.py").write_text("WIDTH = 6\n")
+    (tmp_path / "nets.py").write_text(textwrap.dedent(FACTORIES))
+    (tmp_path / "broken.py").write_text("1 / 0\n")
+    return tmp_path
+
+
+def test_file_spec_gets_shape_and_classes_from_the_data(runner, factories):
+    path_before = list(sys.path)
+    result = invoke(runner, "score", f"{factories / 'nets.py'}:build", "-d", "wine", "-r", "2", "--seed", "0", "--json")
+    assert result.exit_code == 0, result.output
+    assert sys.path == path_before
+    layers = {layer["name"]: layer["size"] for layer in json.loads(result.stdout)["layers"]}
+    assert layers == {"1": 6, "2": 6, "3": 3}  # WIDTH from helper.py, 3 wine classes
+    module = sys.modules["_near_model_nets"]
+    assert module.calls == [((13,), 3), ((13,), 3)]  # a fresh model per repetition
+
+
+def test_stanh_is_scored_as_an_activation(runner, factories):
+    result = invoke(runner, "score", f"{factories / 'nets.py'}:stanh", "-d", "iris", "--seed", "0", "--json")
+    assert result.exit_code == 0, result.output
+    layers = [(layer["name"], layer["kind"], layer["size"]) for layer in json.loads(result.stdout)["layers"]]
+    assert layers == [("1", "pre", 8), ("2", "post", 8), ("3", "pre", 3)]
+
+
+def test_user_prints_and_warnings_go_to_stderr(runner, factories):
+    result = invoke(runner, "score", f"{factories / 'nets.py'}:noisy", "-d", "iris", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["model"].endswith("nets.py:noisy")
+    assert "hello from the factory" in result.stderr
+    zeros = invoke(runner, "score", f"{factories / 'nets.py'}:zeros", "-d", "iris", "--json")
+    assert zeros.exit_code == 0 and json.loads(zeros.stdout)["score"] == 0.0
+    assert "Warning: all-zero activations" in zeros.stderr
+
+
+@pytest.mark.parametrize(
+    ("spec", "data", "code", "fragments"),
+    [
+        ("near.models", "iris", 2, ["'package.module:function'", "path/to/file.py:function"]),
+        ("missing_dir/nets.py:build", "iris", 2, ["model file not found", "missing_dir/nets.py"]),
+        ("{dir}/broken.py:build", "iris", 2, ["importing", "broken.py", "ZeroDivisionError: division by zero"]),
+        ("no_such_module_xyz:build", "iris", 2, ["no module named 'no_such_module_xyz'"]),
+        ("{dir}/nets.py:nope", "iris", 2, ["has no attribute 'nope'", "build"]),
+        ("{dir}/nets.py:NOT_CALLABLE", "iris", 2, ["NOT_CALLABLE is of type int, not a callable"]),
+        ("{dir}/nets.py:needs_depth", "iris", 2, ["needs_depth", "depth"]),
+        ("{dir}/nets.py:not_a_module", "iris", 1, ["must return an nn.Module, got int"]),
+        (SMALL, "digitz", 1, ["unknown dataset 'digitz'", "digits, iris, wine, breast_cancer", "file"]),
+        (SMALL, "{dir}/absent.npz", 1, ["data file not found"]),
+        ("near.models:cnn", "iris", 1, ["cnn needs input_shape (channels, height, width)"]),
+        ("{dir}/nets.py:swish", "iris", 1, ["unknown activation 'swish'", "relu, silu, gelu", "stanh"]),
+    ],
+)
+def test_errors_are_messages_not_tracebacks(runner, factories, spec, data, code, fragments):
+    result = invoke(runner, "score", spec.format(dir=factories), "--data", data.format(dir=factories))
+    assert result.exit_code == code, result.output
+    assert result.stdout == "" and "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["score", SMALL], "Missing option '--data'"),
+        (["score", SMALL, "-d", "iris", "-r", "0"], "'--repetitions'"),
+        (["score", SMALL, "-d", "iris", "--batchnorm", "group"], "'--batchnorm'"),
+        (["score", SMALL, "-d", "iris", "--init", "zeros"], "'--init'"),
+        (["score", SMALL, "-d", "iris", "--device", "toaster"], "'--device'"),
+    ],
+)
+def test_bad_options_are_usage_errors(runner, args, fragment):
+    result = invoke(runner, *args)
+    assert result.exit_code == 2 and fragment in result.stderr
+
+
+def test_installed_console_script_end_to_end():
+    executable = shutil.which("near")
+    assert executable, "the `near` console script is not installed: run `pip install -e .`"
+    completed = subprocess.run(
+        [executable, "score", SMALL, "--data", "digits", "--repetitions", "2", "--seed", "11", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    payload = json.loads(completed.stdout)
+    expected = api_score(repetitions=2, seed=11)
+    assert payload["model"] == SMALL and payload["data"] == "digits" and payload["repetitions"] == 2
+    assert payload["scores"] == pytest.approx(list(expected.scores), rel=1e-9)
+    assert payload["batch_size"] == expected.batch_size == 128
