@@ -101,9 +101,10 @@ def measure(case: str, build, data, repetitions: int = 16) -> None:
     near_rss, plain_rss = (peak_rss_mib(case, result.batch_size, what) for what in ("near", "forward"))
     print(case)
     print(f"  plain forward, 16 samples          {forward * 1e3:8.1f} ms")
-    print(f"  NEAR, repetitions=1 (whole call)   {one / forward:8.2f} x forward")
-    print(f"  NEAR, per repetition of {repetitions:<3d}        {per_rep / forward:8.2f} x forward")
-    print(f"  authors' algorithm, per repetition {authors / forward:8.2f} x forward")
+    print(f"  NEAR, repetitions=1 (whole call)   {one / forward:8.2f} x forward ({one * 1e3:.1f} ms)")
+    print(f"  NEAR, per repetition of {repetitions:<3d}        "
+          f"{per_rep / forward:8.2f} x forward ({per_rep * 1e3:.1f} ms)")
+    print(f"  authors' algorithm, per repetition {authors / forward:8.2f} x forward ({authors * 1e3:.1f} ms)")
     print(f"  forward batch                      {result.batch_size:8d} samples, {len(result.layers)} matrices")
     print(f"  kept per repetition                {kept / 2**20:8.2f} MiB (all: {everything / 2**20:.2f} MiB)")
     print(f"  peak RSS                           NEAR {near_rss:.0f} MiB, plain forward {plain_rss:.0f} MiB")

@@ -325,3 +325,15 @@ def test_parameters_that_cannot_be_reinitialised_are_warned_about():
     with pytest.warns(near.ReinitWarning, match=r"\['0'\] have parameters but no reset_parameters"):
         result = near.score(model, torch.randn(20, 8), repetitions=2, seed=0)
     assert [layer.name for layer in result.layers] == ["0", "1", "2"]
+
+
+def test_cnn_on_real_cifar10_images(shared_data):
+    from near.data import load_data
+    from near.models import cnn
+
+    data = load_data(str(shared_data / "images" / "cifar10_960.npz"))
+    result = near.score(lambda: cnn(data.input_shape, 10), data.x, repetitions=3, seed=0)
+    assert result.batch_size == 10
+    assert [layer.size for layer in result.layers] == [16, 16, 16, 32, 32, 32, 64, 64, 64, 10]
+    assert all(1 < layer.erank < layer.size for layer in result.layers)
+    assert 0 < result.std < 0.1 * float(result)

@@ -7,35 +7,14 @@ line passes from the data, so the same factory fits any dataset.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-import torch
 from torch import nn
 
+from .activations import ACTIVATIONS
 from .errors import OptionError
 
 DEFAULT_CLASSES = 10
-
-
-class STanh(nn.Module):
-    """Scaled tanh, ``1.59223 * tanh(x)``: the scale keeps unit-variance inputs at unit variance."""
-
-    scale = 1.59223
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scale * torch.tanh(x)
-
-
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU,
-    "silu": nn.SiLU,
-    "gelu": nn.GELU,
-    "tanh": nn.Tanh,
-    "tanhshrink": nn.Tanhshrink,
-    "elu": nn.ELU,
-    "sigmoid": nn.Sigmoid,
-    "stanh": STanh,
-}
 
 
 def mlp(
@@ -101,6 +80,7 @@ def cnn(
 
     Examples
     --------
+    >>> import torch
     >>> net = cnn((3, 32, 32), 10, channels=(8, 16))
     >>> net(torch.zeros(2, 3, 32, 32)).shape
     torch.Size([2, 10])
