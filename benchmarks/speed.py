@@ -102,8 +102,10 @@ def measure(case: str, build, data, repetitions: int = 16) -> None:
     print(case)
     print(f"  plain forward, 16 samples          {forward * 1e3:8.1f} ms")
     print(f"  NEAR, repetitions=1 (whole call)   {one / forward:8.2f} x forward ({one * 1e3:.1f} ms)")
-    print(f"  NEAR, per repetition of {repetitions:<3d}        "
-          f"{per_rep / forward:8.2f} x forward ({per_rep * 1e3:.1f} ms)")
+    print(
+        f"  NEAR, per repetition of {repetitions:<3d}        "
+        f"{per_rep / forward:8.2f} x forward ({per_rep * 1e3:.1f} ms)"
+    )
     print(f"  authors' algorithm, per repetition {authors / forward:8.2f} x forward ({authors * 1e3:.1f} ms)")
     print(f"  forward batch                      {result.batch_size:8d} samples, {len(result.layers)} matrices")
     print(f"  kept per repetition                {kept / 2**20:8.2f} MiB (all: {everything / 2**20:.2f} MiB)")

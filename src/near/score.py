@@ -138,9 +138,7 @@ def score(
     skipped: dict[str, str] = {}
     scores: list[float] = []
     plan, forward_batch, capture = None, None, None
-    with contextlib.ExitStack() as scope:
-        hooked = contextlib.ExitStack()
-        scope.callback(hooked.close)
+    with contextlib.ExitStack() as hooked:  # hooks and modes of the current model; reset when it changes
         for repetition in tqdm(range(repetitions), desc="NEAR", unit="rep", disable=not progress, leave=False):
             data_seed, model_seed = np.random.SeedSequence(seed, spawn_key=(repetition,)).generate_state(2, np.uint64)
             generator = torch.Generator().manual_seed(int(data_seed) >> 1)
