@@ -21,8 +21,16 @@ def _erank_float32(matrix: torch.Tensor) -> float:
     return float(np.nan_to_num(np.exp(-(p * np.log(p)).sum())))
 
 
-def reference_near(model: nn.Module, samples: torch.Tensor, rng: np.random.Generator) -> float:
-    """NEAR of ``model`` feeding ``samples`` one at a time, in order (batch size 1, no shuffling)."""
+def reference_near(model: nn.Module, samples, rng) -> float:
+    """NEAR of ``model`` fed one batch at a time: the rows of a tensor in order, or a loader's ``(x, y)`` batches.
+
+    ``rng.integers(low, high)`` draws the block starts (a NumPy ``Generator``, or an adapter of the
+    legacy ``np.random.randint`` the authors use).
+    """
+    if isinstance(samples, torch.Tensor):
+        batches = (sample.unsqueeze(0) for sample in samples)
+    else:
+        batches = (batch[0] if isinstance(batch, (tuple, list)) else batch for batch in samples)
     layers = [m for m in model.modules() if hasattr(m, "weight") or isinstance(m, _ACTIVATIONS)]
     rows: list[torch.Tensor | None] = [None] * len(layers)
     done: set[int] = set()
@@ -52,8 +60,8 @@ def reference_near(model: nn.Module, samples: torch.Tensor, rng: np.random.Gener
         for i, layer in enumerate(layers):
             handles.append(layer.register_forward_hook(make_hook(i)))
         with torch.no_grad():
-            for sample in samples:
-                model(sample.unsqueeze(0))
+            for batch in batches:
+                model(batch)
                 if done == called:
                     break
     finally:
