@@ -47,7 +47,7 @@ def reference_near(model: nn.Module, samples, rng) -> float:
             width = output.shape[-1]
             if output.dim() > 2:
                 output = output.transpose(1, 3).flatten(0, 2)
-            rows[i] = output.detach() if rows[i] is None else torch.cat([rows[i], output.detach()])
+            rows[i] = output.detach().clone() if rows[i] is None else torch.cat([rows[i], output.detach()])
             if rows[i].shape[0] >= rows[i].shape[1]:
                 bound = rows[i].shape[0] // width - 1
                 start = int(rng.integers(0, bound)) * width if bound > 0 else 0

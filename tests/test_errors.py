@@ -27,12 +27,21 @@ def test_too_few_samples_says_how_many_each_layer_needs():
     with pytest.raises(InsufficientSamplesError) as error:
         near.score(mlp(200), torch.randn(150, 8))
     message = str(error.value)
-    assert "needs 200 samples but 150 were given" in message
+    assert "needs 200 samples per forward pass but 150 were given" in message
     assert "'0' (200 neurons) needs 200" in message and "'2' (4 neurons) needs 4" in message
 
 
-def test_too_few_samples_from_an_iterable():
-    with pytest.raises(InsufficientSamplesError, match="200 samples are needed but the inputs yielded only 30"):
+def test_too_few_samples_from_an_iterable_names_the_layers_and_the_remedy():
+    loader = torch.utils.data.DataLoader(torch.randn(30, 8), batch_size=10)
+    with pytest.raises(InsufficientSamplesError) as error:
+        near.score(mlp(200), loader)
+    message = str(error.value)
+    assert "needs 200 samples per forward pass but the inputs yielded only 30 samples" in message
+    assert "'0' (200 neurons) needs 200" in message and "Pass at least 200 samples" in message
+
+
+def test_too_few_samples_in_a_list_of_batches():
+    with pytest.raises(InsufficientSamplesError, match="needs 200 samples per forward pass but 30 were given"):
         near.score(mlp(200), [torch.randn(10, 8)] * 3)
 
 
@@ -93,11 +102,35 @@ def test_bad_model_arguments():
         ({"init": "he"}, "unknown init 'he'; choose one of default, kaiming_uniform"),
         ({"sequence_layout": "NLC"}, "sequence_layout"),
         ({"activations": [nn.ReLU()]}, "nn.Module subclasses"),
+        ({"activations": 5}, "nn.Module subclasses"),
+        ({"svd_dtype": torch.float16}, "svd_dtype must be torch.float32 or torch.float64"),
+        ({"layers": [0, 2]}, "layers must be a glob pattern or a list of them"),
+        ({"exclude": None}, "exclude must be a glob pattern"),
+        ({"reinit": False, "init": "orthogonal"}, "init= with reinit=False would be ignored"),
     ],
 )
 def test_bad_options(options, message):
     with pytest.raises(OptionError, match=message):
         near.score(mlp(16), torch.randn(40, 8), **options)
+
+
+def test_an_init_function_that_fails_is_a_model_error():
+    def broken(module):
+        raise KeyError("weight")
+
+    with pytest.raises(ModelError, match="the init function 'broken' raised KeyError"):
+        near.score(mlp(16), torch.randn(40, 8), init=broken)
+
+
+def test_options_accept_numpy_integers_and_a_single_activation_class():
+    class Scale(nn.Module):
+        def forward(self, x):
+            return 2 * x
+
+    model = nn.Sequential(nn.Linear(8, 16), Scale())
+    result = near.score(model, torch.randn(40, 8), seed=np.int64(3), repetitions=np.int32(2), activations=Scale)
+    assert result.seed == 3 and type(result.seed) is int
+    assert [(layer.name, layer.kind) for layer in result.layers] == [("0", "pre"), ("1", "post")]
 
 
 def test_batchnorm_sample_mode_needs_spatial_axes():
@@ -107,14 +140,32 @@ def test_batchnorm_sample_mode_needs_spatial_axes():
 
 
 def test_nan_activations_raise_or_are_excluded_with_a_warning():
+    model = mlp(16)
+    with torch.no_grad():
+        model[2].weight[0, 0] = float("inf")
     x = torch.randn(40, 8)
-    x[3, 2] = float("nan")
-    with pytest.raises(NonFiniteActivationError, match="layer '0' produced NaN"):
-        near.score(mlp(16), x, shuffle=False)
+    with pytest.raises(NonFiniteActivationError, match="layer '2' produced NaN"):
+        near.score(model, x, reinit=False)
     with pytest.warns(NonFiniteActivationWarning, match="excluded"):
-        result = near.score(mlp(16), x, shuffle=False, nonfinite="warn")
-    assert result.layers == () or all(layer.name not in ("0", "1") for layer in result.layers)
-    assert result.skipped["0"] == "NaN or infinite activations"
+        result = near.score(model, x, reinit=False, nonfinite="warn")
+    assert [layer.name for layer in result.layers] == ["0", "1"]
+    assert result.skipped["2"] == "NaN or infinite activations"
+
+
+def test_a_repetition_with_every_layer_non_finite_raises_even_when_warning():
+    model = mlp(16)
+    with torch.no_grad():
+        model[0].weight.fill_(float("inf"))
+    with pytest.raises(NonFiniteActivationError, match="every scored layer"), pytest.warns(NonFiniteActivationWarning):
+        near.score(model, torch.randn(40, 8), reinit=False, nonfinite="warn")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_inputs_are_an_input_error(bad):
+    x = torch.randn(40, 8)
+    x[3, 2] = bad
+    with pytest.raises(InputError, match="must contain no NaN or infinite values"):
+        near.score(mlp(16), x)
 
 
 def test_all_zero_matrix_contributes_zero_with_a_warning():

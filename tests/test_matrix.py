@@ -30,6 +30,18 @@ def test_block_never_runs_past_the_end_where_the_authors_start_rule_would():
     assert seen == {0}
 
 
+def test_block_never_starts_on_the_last_map_row_as_in_the_authors_code():
+    # 8x8 map, 3 channels: the authors draw randint(0, 64 // 8 - 1) (exclusive) -> starts 0..48, never 56.
+    _, seen = starts_seen(torch.randn(1, 3, 8, 8), channels_first=True)
+    assert seen == {0, 8, 16, 24, 32, 40, 48}
+
+
+def test_channels_last_maps_have_neurons_last_and_blocks_start_on_a_map_row():
+    layout, seen = starts_seen(torch.randn(2, 4, 5, 6), channels_first=False)  # NHWC: 4 rows of 5, 6 channels
+    assert (layout.neurons, layout.rows_per_sample, layout.start_unit) == (6, 20, 5)
+    assert seen == {0, 5, 10}
+
+
 def test_small_maps_take_rows_from_the_next_samples():
     layout, seen = starts_seen(torch.randn(5, 20, 3, 3), channels_first=True)
     assert layout.samples_needed == 3  # 20 channels over 9 positions per sample

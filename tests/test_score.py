@@ -85,6 +85,13 @@ def test_batchnorm_sample_mode_equals_feeding_one_sample_at_a_time():
     assert float(deterministic(model, x, batchnorm="batch")) != pytest.approx(expected, rel=1e-3)
 
 
+def test_batchnorm_batch_mode_never_normalises_a_single_sample():
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())  # one sample would do
+    assert near.score(model, torch.randn(10, 3, 8, 8), seed=0).batch_size == 2
+    assert near.score(model, torch.randn(10, 3, 8, 8), seed=0, batchnorm="sample").batch_size == 1
+    assert near.score(model, torch.randn(1, 3, 8, 8), seed=0).batch_size == 1  # all there is
+
+
 # -- what is scored -----------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from .errors import (
     NoScorableLayerError,
     OptionError,
     ReinitWarning,
+    SampleReuseWarning,
     ZeroMatrixWarning,
 )
 from .rank import effective_rank, effective_ranks
@@ -34,6 +35,7 @@ __all__ = [
     "NonFiniteActivationWarning",
     "OptionError",
     "ReinitWarning",
+    "SampleReuseWarning",
     "ZeroMatrixWarning",
     "effective_rank",
     "effective_ranks",

@@ -7,13 +7,19 @@ What is scored (the authors' rule, extended):
 * **post-activations** — outputs of activation modules (every class of
   ``torch.nn.modules.activation``, plus classes passed as ``activations=``), of **functional
   activations** called inside ``forward`` (``F.relu``, ``torch.tanh``, ``x.sigmoid()`` …, seen
-  through a :class:`torch.overrides.TorchFunctionMode`), and of user-defined parameter-free leaf
-  modules that call such a function (a custom ``Swish`` or ``STanh`` counts once, as a whole).
+  through a :class:`torch.overrides.TorchFunctionMode`), and of user-defined leaf modules that
+  call such a function (a custom ``Swish``, ``STanh`` or learnable Swish-β counts once, as a whole).
+  A user-defined module with a ``weight`` that applies an activation inside (``relu(x @ W.T)``)
+  is one post-activation layer, not a pre- and a post-activation of the same matrix.
 
 Deliberate choices: a module called several times per forward is scored once per call
 (``name``, ``name#2``, …); modules never called are reported as skipped; of a tuple output the
 first element is scored (as the authors do); outputs whose first axis is not the sample axis are
-skipped, except ``(L, N, D)`` sequence-first outputs, which are transposed. Everything installed
+skipped, except ``(L, N, D)`` sequence-first outputs, which are transposed. Where the neurons are
+in outputs of three or more axes follows the module type — Conv/BatchNorm/GroupNorm/pooling:
+channels first; Linear/LayerNorm/attention/Embedding: channels last (so a ``Linear`` applied to an
+NHWC map scores its last axis) — and an activation inherits the last decision made for outputs of
+its number of axes (default: 4-D and up channels first, 3-D channels last). Everything installed
 here (hooks, the function mode) lives only inside the ``with`` block.
 """
 
@@ -35,8 +41,8 @@ from .matrix import Layout, layout_of, square_block
 ACTIVATION_MODULES: tuple[type[nn.Module], ...] = tuple(getattr(nn, name) for name in nn.modules.activation.__all__)
 ACTIVATION_FUNCTIONS = frozenset(
     """relu relu_ relu6 gelu silu mish elu elu_ selu selu_ celu celu_ leaky_relu leaky_relu_
-    hardtanh hardtanh_ hardswish hardsigmoid softplus softsign tanhshrink softshrink hardshrink
-    tanh tanh_ sigmoid sigmoid_ logsigmoid prelu rrelu rrelu_ glu threshold threshold_""".split()
+    hardtanh hardtanh_ hardswish hardsigmoid softplus softsign tanhshrink softshrink hardshrink tanh tanh_
+    sigmoid sigmoid_ special_expit log_sigmoid prelu rrelu rrelu_ glu threshold _threshold threshold_""".split()
 )
 NORM_MODULES: tuple[type[nn.Module], ...] = tuple(
     cls
@@ -91,12 +97,12 @@ def _is_weighted(module: nn.Module) -> bool:
     return weight is None or isinstance(weight, torch.Tensor)
 
 
+def _is_user_defined(module: nn.Module) -> bool:
+    return not type(module).__module__.startswith("torch.")
+
+
 def _is_user_leaf(module: nn.Module) -> bool:
-    return (
-        not type(module).__module__.startswith("torch.")
-        and next(module.children(), None) is None
-        and next(module.parameters(recurse=False), None) is None
-    )
+    return _is_user_defined(module) and next(module.children(), None) is None
 
 
 class _Frame:
@@ -137,8 +143,10 @@ class Capture:
         functional: bool = True,
         norm_layers: bool = True,
         sequence_layout: str = "auto",
+        autograd: bool = False,
     ):
         self.model = model
+        self._autograd = autograd
         self._layers, self._exclude = layers, tuple(exclude)
         self._sequence_layout = sequence_layout
         self._wanted_cache: dict[str, bool] = {}
@@ -164,7 +172,7 @@ class Capture:
             if isinstance(module, activation_types):
                 role = "activation"
             elif _is_weighted(module) and (norm_layers or not isinstance(module, NORM_MODULES)):
-                role = "weighted"
+                role = "weighted candidate" if functional and _is_user_leaf(module) else "weighted"
             elif functional and _is_user_leaf(module) and name != "<root>":
                 role = "candidate"
             elif functional and (next(module.children(), None) is not None or name == "<root>"):
@@ -176,12 +184,13 @@ class Capture:
 
     @property
     def plan(self) -> Plan:
-        """Roles after the probe: custom activations that called an activation function become
+        """Roles after the probe: custom modules that called an activation function become
         activations, and naming scopes are dropped when no functional activation was seen."""
         roles = {}
         for name, role in self._roles.values():
-            if role == "candidate":
-                role = "activation" if name in self._active_candidates else None
+            if role in ("candidate", "weighted candidate"):
+                active = name in self._active_candidates
+                role = "activation" if active else ("weighted" if role == "weighted candidate" else None)
             elif role == "scope" and not self._functions_seen:
                 role = None
             if role is not None:
@@ -192,7 +201,7 @@ class Capture:
     def __enter__(self) -> Capture:
         try:
             for module, (_, role) in self._roles.items():
-                if self._functional and (role != "weighted" or not type(module).__module__.startswith("torch.")):
+                if self._functional and (role != "weighted" or _is_user_defined(module)):
                     self._handles.append(module.register_forward_pre_hook(self._pre_hook))
                 if role != "scope":
                     self._handles.append(module.register_forward_hook(self._post_hook, always_call=True))
@@ -216,7 +225,8 @@ class Capture:
         self._generator, self._probe = generator, probe
         self._stack: list[_Frame] = []
         self._calls: Counter[str] = Counter()
-        self._last_3d_channels_first = False
+        self._channels_first_by_dim: dict[int, bool] = {3: False}
+        self.names_seen: list[str] = []
         self.infos: list[LayerInfo] = []
         self.matrices: dict[str, torch.Tensor] = {}
         self.skipped: dict[str, str] = {}
@@ -226,16 +236,23 @@ class Capture:
         """Run the model once on ``x`` and record every scored layer's matrix (or layout, if ``probe``)."""
         self._reset(generator, probe)
         self._batch = x.shape[0]
+        if self._autograd and x.is_floating_point():
+            x = x.detach().requires_grad_(True)
         try:
-            with torch.no_grad(), _FunctionalActivations(self) if self._functional else contextlib.nullcontext():
+            with (
+                torch.enable_grad() if self._autograd else torch.no_grad(),
+                _FunctionalActivations(self) if self._functional else contextlib.nullcontext(),
+            ):
                 self.model(x)
+
         except NearError:
             raise
         except Exception as error:
             raise ModelError(
                 f"the model raised {type(error).__name__} on inputs of shape {tuple(x.shape)} and dtype "
                 f"{x.dtype}: {error}. Check that the inputs have the shape, dtype and device the model "
-                "expects (e.g. images as floats, flattened for an MLP without nn.Flatten)."
+                "expects (e.g. images as floats, flattened for an MLP without nn.Flatten); iterables must "
+                "yield batches whose first axis is the sample axis."
             ) from error
         for name, role in self._roles.values():
             if role in ("weighted", "activation") and name not in self._called:
@@ -254,19 +271,20 @@ class Capture:
         name, role = self._roles[module]
         frame = self._stack.pop() if self._stack and self._stack[-1].name == name else None
         self._called.add(name)
-        if role == "weighted":
-            self._record(name, "pre", "module", output, module)
-        elif role == "activation":
-            self._record(name, "post", "module", output, module)
-        elif role == "candidate" and frame is not None and frame.saw_activation:
+        candidate = role in ("candidate", "weighted candidate")
+        if candidate and frame is not None and frame.saw_activation:
             self._active_candidates.add(name)
             self._record(name, "post", "module", output, module)
+        elif role == "activation":
+            self._record(name, "post", "module", output, module)
+        elif role in ("weighted", "weighted candidate"):
+            self._record(name, "pre", "module", output, module)
 
     def _on_function(self, function: str, output) -> None:
         for frame in reversed(self._stack):
             if frame.role == "activation":
                 return
-            if frame.role == "candidate":
+            if frame.role in ("candidate", "weighted candidate"):
                 frame.saw_activation = True
                 return
             if frame.role in ("scope", "weighted"):
@@ -290,15 +308,14 @@ class Capture:
         return wanted
 
     def _channels_first(self, output: torch.Tensor, module: nn.Module | None) -> bool:
-        if output.dim() != 3:
-            return output.dim() > 3
-        if self._sequence_layout != "auto":
+        dim = output.dim()
+        if dim == 3 and self._sequence_layout != "auto":
             return self._sequence_layout == "channels_first"
         if isinstance(module, _CHANNELS_FIRST):
-            self._last_3d_channels_first = True
+            self._channels_first_by_dim[dim] = True
         elif isinstance(module, _CHANNELS_LAST):
-            self._last_3d_channels_first = False
-        return self._last_3d_channels_first
+            self._channels_first_by_dim[dim] = False
+        return self._channels_first_by_dim.get(dim, True)
 
     def _record(self, base: str, kind: str, source: str, output, module: nn.Module | None) -> None:
         self._calls[base] += 1
@@ -306,6 +323,7 @@ class Capture:
         name = base if count == 1 else f"{base}#{count}"
         if isinstance(output, (tuple, list)):
             output = output[0] if output else None
+        self.names_seen.append(name)
         if not self._wanted(name, base):
             return
         if not isinstance(output, torch.Tensor) or not output.is_floating_point():

@@ -19,7 +19,8 @@ from . import __version__
 from .data import BUILTIN_DATASETS, load_data
 from .errors import ModelError, NearError
 from .inits import INIT_NAMES
-from .score import BATCHNORM_MODES, score
+from .options import BATCHNORM_MODES
+from .score import score
 from .spec import bind_data, load_factory
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

@@ -54,3 +54,7 @@ class NonFiniteActivationWarning(NearWarning):
 
 class ReinitWarning(NearWarning):
     """Some parameters could not be re-initialised between repetitions."""
+
+
+class SampleReuseWarning(NearWarning):
+    """The inputs give the same samples to every repetition, although ``shuffle=True`` asks for fresh ones."""

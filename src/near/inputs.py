@@ -2,9 +2,10 @@
 
 Accepted: a tensor or NumPy array (first axis = samples), a map-style ``Dataset``, an
 ``IterableDataset`` (yields single samples), a ``DataLoader`` or any iterable of batches. Labels
-(the second element of a ``(x, y)`` pair) are ignored. Indexable sources are sampled without
-replacement; iterables are read afresh for every draw (so a shuffling ``DataLoader`` gives new
-samples each repetition) and a one-shot iterator is read once and kept.
+(the second element of a ``(x, y)`` pair) are ignored. Tensors, datasets and lists/tuples of
+batches (joined once) are sampled without replacement; other iterables are read afresh for every
+draw, under a seeded generator, so a shuffling ``DataLoader`` gives new, reproducible samples each
+repetition. A one-shot iterator is read once and kept: its samples are the same in every draw.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, IterableDataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset, SequentialSampler
 
 from .errors import InputError, InsufficientSamplesError
+from .rng import isolated_rng
 
 
 def _features(item):
@@ -39,6 +41,8 @@ def _as_tensor(value, what: str) -> torch.Tensor:
         tensor = torch.from_numpy(np.ascontiguousarray(array))
     if tensor.is_complex():
         raise InputError(f"{what} must be real-valued; got dtype {tensor.dtype}")
+    if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+        raise InputError(f"{what} must contain no NaN or infinite values; clean or impute them before scoring")
     return tensor
 
 
@@ -51,8 +55,11 @@ class SampleSource:
         self._iterable: Iterable | None = None
         self._cache: torch.Tensor | None = None
         self._singles = isinstance(inputs, IterableDataset)
+        if isinstance(inputs, (list, tuple)):  # batches in memory: join once, then sample like a tensor
+            self._iterable = inputs
+            inputs = self._collect(None)
         if isinstance(inputs, (torch.Tensor, np.ndarray)):
-            self._tensor = _as_tensor(inputs, "inputs")
+            self._tensor = _as_tensor(inputs, "the inputs")
             if self._tensor.dim() < 1 or len(self._tensor) == 0:
                 raise InputError(f"inputs are empty (shape {tuple(self._tensor.shape)}); pass at least one sample")
         elif isinstance(inputs, Dataset) and hasattr(inputs, "__len__") and not self._singles:
@@ -78,6 +85,14 @@ class SampleSource:
             return len(self._dataset)
         return None
 
+    @property
+    def same_every_draw(self) -> bool:
+        """Whether every draw reads the same samples (a one-shot iterator, a non-shuffling DataLoader)."""
+        source = self._iterable
+        return isinstance(source, Iterator) or (
+            isinstance(source, DataLoader) and isinstance(source.sampler, SequentialSampler)
+        )
+
     def take(self, n: int, generator: torch.Generator, shuffle: bool) -> torch.Tensor:
         """``n`` samples: the first ``n`` (``shuffle=False``) or ``n`` drawn without replacement."""
         available = self.available
@@ -88,7 +103,8 @@ class SampleSource:
             if self._tensor is not None:
                 return self._tensor[index]
             return self._stack([_features(self._dataset[int(i)]) for i in index], singles=True)
-        batch = self._read(n)
+        with isolated_rng(int(torch.randint(2**62, (1,), generator=generator))):
+            batch = self._read(n)
         if shuffle:
             batch = batch[torch.randperm(len(batch), generator=generator)]
         return batch
@@ -97,31 +113,40 @@ class SampleSource:
         if self._cache is not None and len(self._cache) >= n:
             return self._cache[:n]
         one_shot = isinstance(self._iterable, Iterator)
+        if one_shot and self._cache is not None:
+            more = self._collect(n - len(self._cache), allow_empty=True)
+            batch = self._cache if more is None else self._stack([self._cache, more], singles=False)
+        else:
+            batch = self._collect(n)
+        if one_shot:
+            self._cache = batch
+        if len(batch) < n:
+            raise InsufficientSamplesError(f"the inputs yielded only {len(batch)} samples")
+        return batch[:n]
+
+    def _collect(self, limit: int | None, allow_empty: bool = False) -> torch.Tensor | None:
+        """Batches read from the iterable and joined, until ``limit`` samples (or all of them)."""
         parts, count = [], 0
         for item in self._iterable:
-            part = _as_tensor(_features(item), "each batch")
+            part = _as_tensor(_features(item), "every batch")
             if self._singles:
                 part = part.unsqueeze(0)
             elif part.dim() == 0:
                 raise InputError("batches must have a sample axis; got a scalar")
             parts.append(part)
             count += len(part)
-            if count >= n:
+            if limit is not None and count >= limit:
                 break
-        if one_shot and self._cache is not None:
-            parts.insert(0, self._cache)
         if not parts:
+            if allow_empty:
+                return None
+
             raise InputError("the inputs yielded no samples; pass at least one batch")
-        batch = self._stack(parts, singles=False)
-        if one_shot:
-            self._cache = batch
-        if len(batch) < n:
-            raise InsufficientSamplesError(f"{n} samples are needed but the inputs yielded only {len(batch)}")
-        return batch[:n]
+        return self._stack(parts, singles=False)
 
     @staticmethod
     def _stack(parts, singles: bool) -> torch.Tensor:
-        tensors = [_as_tensor(p, "each sample" if singles else "each batch") for p in parts]
+        tensors = [_as_tensor(p, "every sample" if singles else "every batch") for p in parts]
         try:
             return torch.stack(tensors) if singles else torch.cat(tensors)
         except RuntimeError as error:

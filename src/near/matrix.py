@@ -7,10 +7,12 @@ Rows are samples (or positions), columns are the layer's neurons:
   sample contributes its spatial positions as rows, flattened with ``transpose(1, -1)`` as in the
   authors' code (for a 2-D map: rows ordered by width position, then height). From the first
   ``ceil(C / positions)`` samples a block of ``C`` contiguous rows is taken whose start is a random
-  multiple of the map width, uniform among the starts where the whole block fits (paper §3.3).
-* ``(N, L, D)`` — channels last (sequence models): ``D`` neurons, the ``L`` positions are rows;
-  ``D`` contiguous rows start at a uniformly random position (any position: a sequence has no map row).
-  A 1-D channels-first map ``(N, C, L)`` is treated the same way after moving channels last.
+  multiple of the map width, uniform among the starts where the whole block fits (paper §3.3) —
+  and, as in the authors' code (``randint(0, rows // W - 1)``, upper bound exclusive), never the
+  last map row, so both draw from the same distribution wherever their rule fits.
+* ``(N, *positions, D)`` — channels last (sequence models, NHWC maps): ``D`` neurons, positions are
+  rows (in memory order); a sequence's block may start at any position, an NHWC map's at a map row.
+  A 1-D channels-first map ``(N, C, L)`` is treated like a sequence after moving channels last.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ def layout_of(output: torch.Tensor, channels_first: bool) -> Layout:
         spatial = output.shape[2:]
         unit = spatial[-1] if len(spatial) >= 2 else 1
         return Layout(output.shape[1], math.prod(spatial), unit, True)
-    return Layout(output.shape[-1], math.prod(output.shape[1:-1]), 1, False)
+    positions = output.shape[1:-1]
+    unit = positions[-1] if len(positions) >= 2 else 1
+    return Layout(output.shape[-1], math.prod(positions), unit, False)
 
 
 def square_block(output: torch.Tensor, layout: Layout, generator: torch.Generator | None) -> torch.Tensor:
@@ -57,6 +61,7 @@ def square_block(output: torch.Tensor, layout: Layout, generator: torch.Generato
         part = part.reshape(-1, n)
     if part.shape[0] == n:
         return part.clone()
-    starts = (part.shape[0] - n) // layout.start_unit + 1
-    start = layout.start_unit * int(torch.randint(starts, (1,), generator=generator))
+    rows, unit = part.shape[0], layout.start_unit
+    starts = max(1, min((rows - n) // unit + 1, rows // unit - 1))
+    start = unit * int(torch.randint(starts, (1,), generator=generator))
     return part[start : start + n].clone()

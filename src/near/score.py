@@ -28,14 +28,15 @@ from .errors import (
     NonFiniteActivationWarning,
     NoScorableLayerError,
     OptionError,
+    SampleReuseWarning,
     ZeroMatrixWarning,
 )
 from .inits import InitFn, get_init
 from .inputs import SampleSource
+from .options import activation_classes, check_options, glob_patterns, torch_device
 from .rank import erank_from_singular_values
 from .result import LayerScore, NearResult, _std
-
-BATCHNORM_MODES = ("batch", "sample", "running")
+from .rng import isolated_rng
 
 
 def score(
@@ -49,7 +50,7 @@ def score(
     init: str | InitFn | None = None,
     layers: Sequence[str] | str | None = None,
     exclude: Sequence[str] | str = (),
-    activations: Sequence[type[nn.Module]] = (),
+    activations: Sequence[type[nn.Module]] | type[nn.Module] = (),
     functional: bool = True,
     norm_layers: bool = True,
     batchnorm: str = "batch",
@@ -58,6 +59,7 @@ def score(
     sequence_layout: str = "auto",
     svd_dtype: torch.dtype = torch.float64,
     device: str | torch.device | None = None,
+    autograd: bool = False,
     progress: bool = False,
 ) -> NearResult:
     """NEAR score of an untrained model: Σ over layers of erank(pre-activations) + erank(post-activations).
@@ -70,13 +72,16 @@ def score(
         are respected.
     inputs
         Tensor / NumPy array (first axis = samples), ``Dataset``, ``DataLoader`` or iterable of
-        batches; labels are ignored.
+        batches (first axis = samples); labels are ignored. A one-shot iterator or a ``DataLoader``
+        without ``shuffle=True`` gives the same samples to every repetition (warned when
+        ``shuffle=True``); tensors, datasets and lists of batches are sampled afresh each time.
     repetitions
         Independent repetitions (fresh weights + fresh samples); the result is their mean.
     reinit
         Re-initialise weights every repetition (with ``init``: a name from ``near.inits.INIT_NAMES``
         or a function of the module; default: PyTorch's ``reset_parameters``). ``False`` keeps the
-        given weights (a factory is then built once) and only the samples change.
+        given weights (a factory is then built once, and ``init`` applied once) and only the
+        samples change; ``init`` with a module and ``reinit=False`` is an error (it would be ignored).
     shuffle
         Draw the samples at random. ``False`` uses the first samples in order: a fully connected
         layer of ``n`` neurons then sees exactly the first ``n`` samples, as in the authors' code.
@@ -85,7 +90,7 @@ def score(
     layers, exclude
         Glob patterns on layer names (see ``result.layers``) to restrict / drop scored layers.
     activations
-        Extra module classes to score as activations (their output is a post-activation).
+        Extra module classes (or one class) to score as activations (their output is a post-activation).
     functional
         Also capture functional activations called inside ``forward`` (``F.relu``, ``torch.tanh`` …).
     norm_layers
@@ -94,18 +99,24 @@ def score(
         ``"batch"`` (default): BatchNorm normalises with the statistics of the forward batch;
         ``"sample"``: with each sample's own statistics, as when feeding one sample per forward pass
         (the authors' examples); ``"running"``: with its running statistics (eval mode).
-        Everything else runs in eval mode (dropout off).
+        Everything else runs in eval mode (dropout off). With ``"batch"`` a forward pass carries at
+        least 2 samples, so batch statistics are never one sample's own.
     batch_size
         Samples per forward pass; default and minimum: what the widest layer needs.
     nonfinite
-        ``"raise"`` (default) on NaN/inf activations, or ``"warn"`` to exclude those layers.
+        ``"raise"`` (default) on NaN/inf activations, or ``"warn"`` to exclude those layers (if
+        every layer of a repetition is excluded, it raises all the same). NaN/inf *inputs* always raise.
     sequence_layout
         Where the neurons are in 3-D outputs: ``"auto"`` (from the module type: Conv1d/BatchNorm1d →
         channels first, Linear/attention/LayerNorm → channels last), ``"channels_first"``, ``"channels_last"``.
     svd_dtype
-        Precision of the singular value decompositions.
+        Precision of the singular value decompositions: ``torch.float64`` (default) or ``torch.float32``.
     device
         Where to run; default: the model's device.
+    autograd
+        Run the forward pass with gradients enabled and inputs that require grad, for models that
+        differentiate inside ``forward`` (e.g. force fields: forces = −∂E/∂positions). Only the
+        detached layer matrices are kept; no graph outlives the pass.
     progress
         Show a progress bar over repetitions.
 
@@ -117,20 +128,30 @@ def score(
     >>> len(result.scores), [layer.name for layer in result.layers]
     (4, ['0', '1', '2'])
     """
-    _check_options(repetitions, seed, batchnorm, batch_size, nonfinite, sequence_layout, activations)
-    device = _check_device(device)
-    layers = [layers] if isinstance(layers, str) else layers
-    exclude = [exclude] if isinstance(exclude, str) else list(exclude)
+    check_options(repetitions, seed, batchnorm, batch_size, nonfinite, sequence_layout, svd_dtype)
+    device = torch_device(device)
+    layers = None if layers is None else glob_patterns(layers, "layers")
+    exclude = glob_patterns(exclude, "exclude")
+    activations = activation_classes(activations)
     source = SampleSource(inputs)
+    if shuffle and repetitions > 1 and source.same_every_draw:
+        warnings.warn(
+            "the inputs give the same samples to every repetition (a one-shot iterator or a DataLoader "
+            "without shuffle=True), so repetitions differ only in weights and sample order; pass a tensor, "
+            "a Dataset or a DataLoader with shuffle=True to draw fresh samples",
+            SampleReuseWarning,
+            stacklevel=2,
+        )
     models = _Models(model, reinit, init, device)
-    seed = secrets.randbits(63) if seed is None else seed
+    seed = secrets.randbits(63) if seed is None else int(seed)
     capture_options = dict(
         layers=layers,
         exclude=exclude,
-        activations=tuple(activations),
+        activations=activations,
         functional=functional,
         norm_layers=norm_layers,
         sequence_layout=sequence_layout,
+        autograd=autograd,
     )
 
     per_layer: dict[str, list[float]] = defaultdict(list)
@@ -149,12 +170,20 @@ def score(
                 hooked.enter_context(_scoring_modes(net, batchnorm))
                 if plan is None:
                     with Capture(net, **capture_options) as probe:
-                        forward_batch = _plan_batch(probe, source, batch_size, dtype, net_device)
-                    plan = probe.plan
+                        forward_batch = _plan_batch(probe, source, batch_size, batchnorm, dtype, net_device)
+                    plan, planned = probe.plan, probe.infos
                 capture = hooked.enter_context(Capture(net, plan=plan, **capture_options))
-            x = source.take(forward_batch, generator, shuffle)
+            try:
+                x = source.take(forward_batch, generator, shuffle)
+            except InsufficientSamplesError as error:
+                raise InsufficientSamplesError(_too_few_message(planned, forward_batch, str(error))) from None
             capture.forward(_to_model(x, dtype, net_device), generator)
             ranks = _effective_ranks(capture.matrices, svd_dtype, nonfinite, capture.skipped)
+            if capture.matrices and not ranks:
+                raise NonFiniteActivationError(
+                    f"every scored layer produced NaN or infinite activations in repetition {repetition}; "
+                    "check the initialisation and the input scale"
+                )
             skipped.update(capture.skipped)
             for info in capture.infos:
                 if info.name in ranks:
@@ -171,45 +200,15 @@ def score(
     return NearResult(np.array(scores), layer_scores, seed, forward_batch, skipped)
 
 
-def _check_options(repetitions, seed, batchnorm, batch_size, nonfinite, sequence_layout, activations) -> None:
-    def positive_int(value) -> bool:
-        return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
-
-    if not positive_int(repetitions):
-        raise OptionError(f"repetitions must be a positive integer, got {repetitions!r}")
-    if seed is not None and not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
-        raise OptionError(f"seed must be a non-negative integer or None, got {seed!r}")
-    if batchnorm not in BATCHNORM_MODES:
-        raise OptionError(f"batchnorm must be one of {BATCHNORM_MODES}, got {batchnorm!r}")
-    if batch_size is not None and not positive_int(batch_size):
-        raise OptionError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    if nonfinite not in ("raise", "warn"):
-        raise OptionError(f"nonfinite must be 'raise' or 'warn', got {nonfinite!r}")
-    if sequence_layout not in ("auto", "channels_first", "channels_last"):
-        raise OptionError(
-            f"sequence_layout must be 'auto', 'channels_first' or 'channels_last', got {sequence_layout!r}"
-        )
-    for cls in activations:
-        if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-            raise OptionError(f"activations must be nn.Module subclasses, got {cls!r}")
-
-
-def _check_device(device) -> torch.device | None:
-    if device is None:
-        return None
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise OptionError(f"device {device!r} is not a torch device ({error}); use e.g. 'cpu' or 'cuda:0'") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise OptionError(f"device {str(device)!r} requested but CUDA is not available here; use device='cpu'")
-    return device
-
-
 class _Models:
     """Hands out the model of each repetition, seeded, without ever touching the user's module."""
 
     def __init__(self, model, reinit: bool, init, device=None):
+        if isinstance(model, nn.Module) and not reinit and init is not None:
+            raise OptionError(
+                "init= with reinit=False would be ignored: the module's own weights are kept. Initialise "
+                "the module yourself, pass reinit=True, or pass a model factory (init= is then applied once)"
+            )
         self._init = get_init(init)
         self._explicit_init = init is not None
         self._reinit = reinit
@@ -233,10 +232,10 @@ class _Models:
         """The model of one repetition; ``seed`` drives its construction and initialisation."""
         if self._fixed is not None and not (self._reinit and self._factory is None):
             return self._fixed
-        with _seeded(seed, device):
+        with isolated_rng(seed):
             if self._factory is None:
                 net = self._fixed
-                self._init(net)
+                self._apply_init(net)
             else:
                 net = self._build()
         net = net.to(device) if device is not None else net
@@ -252,16 +251,15 @@ class _Models:
         if not isinstance(net, nn.Module):
             raise ModelError(f"the model factory must return an nn.Module, got {type(net).__name__}")
         if self._explicit_init:
-            self._init(net)
+            self._apply_init(net)
         return net
 
-
-@contextlib.contextmanager
-def _seeded(seed: int, device):
-    cuda = [torch.device(device).index or 0] if device is not None and torch.device(device).type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):
-        torch.manual_seed(seed)
-        yield
+    def _apply_init(self, net: nn.Module) -> None:
+        try:
+            self._init(net)
+        except Exception as error:
+            name = getattr(self._init, "__name__", type(self._init).__name__)
+            raise ModelError(f"the init function {name!r} raised {type(error).__name__}: {error}") from error
 
 
 def _dtype_and_device(net: nn.Module) -> tuple[torch.dtype, torch.device]:
@@ -306,30 +304,42 @@ def _scoring_modes(net: nn.Module, batchnorm: str):
             module.training = training
 
 
-def _plan_batch(capture: Capture, source: SampleSource, batch_size, dtype, device) -> int:
+def _plan_batch(capture: Capture, source: SampleSource, batch_size, batchnorm, dtype, device) -> int:
     """Probe the layers on a tiny batch; return how many samples one forward pass must carry."""
     available = source.available
     probe = source.take(min(2, available) if available else 2, torch.Generator(), shuffle=False)
     capture.forward(_to_model(probe, dtype, device), probe=True)
     if not capture.infos:
-        found = (
-            "; ".join(f"{n}: {r}" for n, r in capture.skipped.items()) or "no Linear/Conv/activation layer was called"
-        )
+        found = "; ".join(f"{n}: {r}" for n, r in capture.skipped.items())
+        if not found and capture.names_seen:
+            found = f"none of the layers matches layers=/exclude=; the layers are {_shorten(capture.names_seen)}"
         raise NoScorableLayerError(
-            f"no layer of the model can be scored ({found}). NEAR needs layers with a weight or activations; "
-            "check layers=/exclude= patterns, or pass custom activation classes with activations=."
+            f"no layer of the model can be scored ({found or 'no Linear/Conv/activation layer was called'}). "
+            "NEAR needs layers with a weight or activations; check layers=/exclude= patterns, or pass custom "
+            "activation classes with activations=."
         )
     needed = max(info.layout.samples_needed for info in capture.infos)
+    if batchnorm == "batch" and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in capture.model.modules()):
+        needed = max(needed, min(2, available or 2))  # batch statistics of more than one sample
     if available is not None and available < needed:
-        widest = sorted(capture.infos, key=lambda i: -i.layout.samples_needed)[:3]
-        detail = ", ".join(f"{i.name!r} ({i.size} neurons) needs {i.layout.samples_needed}" for i in widest)
-        raise InsufficientSamplesError(
-            f"NEAR needs {needed} samples but {available} were given: {detail}. "
-            f"Pass at least {needed} samples, or restrict the scored layers with layers=/exclude=."
-        )
+        raise InsufficientSamplesError(_too_few_message(capture.infos, needed, f"{available} were given"))
     if batch_size is not None and batch_size < needed:
         raise OptionError(f"batch_size={batch_size} is smaller than the {needed} samples the widest layer needs")
     return max(needed, batch_size or 0)
+
+
+def _too_few_message(infos: Sequence[LayerInfo], needed: int, given: str) -> str:
+    widest = sorted(infos, key=lambda i: -i.layout.samples_needed)[:3]
+    detail = ", ".join(f"{i.name!r} ({i.size} neurons) needs {i.layout.samples_needed}" for i in widest)
+    return (
+        f"NEAR needs {needed} samples per forward pass but {given}: {detail}. "
+        f"Pass at least {needed} samples, or restrict the scored layers with layers=/exclude=."
+    )
+
+
+def _shorten(names: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _effective_ranks(
