@@ -103,3 +103,89 @@ def test_models_that_differentiate_inside_forward_need_autograd_and_leave_no_gra
     result = near.score(model, torch.randn(30, 6), seed=0, autograd=True)
     assert [layer.name for layer in result.layers] == ["energy.0", "energy.1", "energy.2"]
     assert all(p.grad is None for p in model.parameters())
+
+
+class HandWrittenLayerNorm(nn.Module):
+    """ConvNeXt's own LayerNorm over the last axis, applied to NHWC maps."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.weight, self.bias = nn.Parameter(torch.ones(d)), nn.Parameter(torch.zeros(d))
+
+    def forward(self, x):
+        return F.layer_norm(x, (x.shape[-1],), self.weight, self.bias)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """timm-style LayerNorm that takes and returns NCHW maps."""
+
+    def forward(self, x):
+        x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    def __init__(self, d=16):
+        super().__init__()
+        self.dwconv = nn.Conv2d(d, d, 7, padding=3, groups=d)
+        self.norm = HandWrittenLayerNorm(d)
+        self.pwconv1, self.pwconv2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+    def forward(self, x):
+        y = self.norm(self.dwconv(x).permute(0, 2, 3, 1))
+        return x + self.pwconv2(F.gelu(self.pwconv1(y))).permute(0, 3, 1, 2)
+
+
+def test_the_size_of_a_layers_weight_decides_where_its_neurons_are():
+    net = nn.Sequential(nn.Conv2d(3, 16, 2, stride=2), LayerNorm2d(16), ConvNeXtBlock())
+    result = near.score(net, torch.randn(8, 3, 16, 16), seed=0, reinit=False)
+    sizes = {layer.name: layer.size for layer in result.layers}
+    assert sizes == {"0": 16, "1": 16, "2.dwconv": 16, "2.norm": 16, "2.pwconv1": 64, "2.gelu()": 64, "2.pwconv2": 16}
+
+
+def test_layernorm_over_channels_and_map_keeps_channels_as_neurons():
+    net = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.LayerNorm([32, 16, 16]), nn.ReLU())
+    result = near.score(net, torch.randn(8, 3, 16, 16), seed=0)
+    assert [layer.size for layer in result.layers] == [32, 32, 32]
+
+
+def test_selecting_layers_does_not_change_the_layout_of_those_kept():
+    net, x = nn.Sequential(nn.Conv2d(3, 16, 2, stride=2), ConvNeXtBlock()), torch.randn(8, 3, 16, 16)
+    everything = {layer.name: layer for layer in near.score(net, x, seed=0, reinit=False, shuffle=False).layers}
+    only = near.score(net, x, seed=0, reinit=False, shuffle=False, layers="*gelu*").layers
+    assert [(layer.name, layer.size) for layer in only] == [("1.gelu()", 64)]
+    assert only[0].erank == pytest.approx(everything["1.gelu()"].erank, rel=1e-12)
+
+
+class DenseWithDropout(Dense):
+    def __init__(self, n_in, n_out):
+        super().__init__(n_in, n_out)
+        self.drop = nn.Dropout(0.1)
+
+    def forward(self, x):
+        return self.drop(super().forward(x))
+
+
+def test_weighted_user_module_with_unscored_children_is_still_one_layer():
+    result = near.score(nn.Sequential(DenseWithDropout(8, 32), nn.Linear(32, 4)), torch.randn(100, 8), reinit=False)
+    assert [(layer.name, layer.kind) for layer in result.layers] == [("0", "post"), ("1", "pre")]
+
+
+class ConvexNet(nn.Module):
+    """An input-convex network: softplus is applied to a 32 x 32 weight as well as to activations."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp, self.out = nn.Linear(8, 32), nn.Linear(32, 1)
+        self.hidden_weight = nn.Parameter(torch.randn(32, 32) * 0.1)
+
+    def forward(self, x):
+        z = F.softplus(self.inp(x))
+        return self.out(F.softplus(F.linear(z, F.softplus(self.hidden_weight))))
+
+
+def test_activations_of_parameters_are_never_scored_even_when_their_size_matches_the_batch():
+    result = near.score(ConvexNet(), torch.randn(200, 8), seed=0, reinit=False)
+    assert result.batch_size == 32
+    assert [layer.name for layer in result.layers] == ["inp", "softplus()", "softplus()#3", "out"]
+    assert "no sample axis" in result.skipped["softplus()#2"]

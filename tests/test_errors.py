@@ -107,6 +107,10 @@ def test_bad_model_arguments():
         ({"layers": [0, 2]}, "layers must be a glob pattern or a list of them"),
         ({"exclude": None}, "exclude must be a glob pattern"),
         ({"reinit": False, "init": "orthogonal"}, "init= with reinit=False would be ignored"),
+        ({"batch_size": 60}, "batch_size=60 is more than the 40 samples given"),
+        ({"activations": "relu"}, "nn.Module subclasses, got 'relu'"),
+        ({"reinit": "no"}, "reinit must be True or False, got 'no'"),
+        ({"device": "meta"}, "device='meta' holds no values"),
     ],
 )
 def test_bad_options(options, message):
@@ -131,6 +135,32 @@ def test_options_accept_numpy_integers_and_a_single_activation_class():
     result = near.score(model, torch.randn(40, 8), seed=np.int64(3), repetitions=np.int32(2), activations=Scale)
     assert result.seed == 3 and type(result.seed) is int
     assert [(layer.name, layer.kind) for layer in result.layers] == [("0", "pre"), ("1", "post")]
+
+
+def test_batchnorm_errors_name_batchnorm_as_the_cause():
+    model = nn.Sequential(nn.Linear(8, 1), nn.BatchNorm1d(1), nn.ReLU())
+    with pytest.raises(OptionError, match="smaller than the 2 samples BatchNorm needs for batch statistics"):
+        near.score(model, torch.randn(40, 8), batch_size=1)
+    with pytest.raises(ModelError, match="pass more samples, or batchnorm='running' or 'sample'"):
+        near.score(model, torch.randn(1, 8))
+
+
+def test_a_model_differentiating_inside_forward_is_pointed_to_autograd():
+    class Forces(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.energy = nn.Linear(6, 1)
+
+        def forward(self, x):
+            return -torch.autograd.grad(self.energy(x).sum(), x)[0]
+
+    with pytest.raises(ModelError, match="pass autograd=True"):
+        near.score(Forces(), torch.randn(10, 6))
+
+
+def test_a_model_on_the_meta_device_is_a_model_error():
+    with pytest.raises(ModelError, match="meta device"):
+        near.score(mlp(16).to("meta"), torch.randn(40, 8), reinit=False)
 
 
 def test_batchnorm_sample_mode_needs_spatial_axes():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
 import near
 
@@ -68,3 +68,70 @@ def test_factories_drawing_from_numpy_are_reproducible_and_the_global_state_is_r
     np.random.seed(2)
     assert np.array_equal(near.score(numpy_mlp, x, repetitions=2, seed=9).scores, a.scores)
     assert len(set(a.scores)) == 2
+
+
+class Noisy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(8, 32), nn.Linear(32, 4)
+
+    def forward(self, x):
+        h = torch.relu(self.l1(x))
+        return self.l2(h + torch.randn_like(h))
+
+
+def test_randomness_inside_forward_is_seeded_and_contained():
+    model, x = Noisy(), torch.randn(100, 8)
+    state = torch.get_rng_state()
+    first = near.score(model, x, seed=0, repetitions=2)
+    assert torch.equal(state, torch.get_rng_state())
+    assert np.array_equal(near.score(model, x, seed=0, repetitions=2).scores, first.scores)
+
+
+def test_a_dataloader_with_its_own_generator_is_reproducible_and_its_generator_untouched():
+    g = torch.Generator().manual_seed(0)
+    loader = DataLoader(TensorDataset(torch.randn(500, 8)), batch_size=16, shuffle=True, generator=g)
+    model, state = mlp(), g.get_state()
+    first = near.score(model, loader, seed=0, repetitions=3, reinit=False)
+    assert torch.equal(state, g.get_state())
+    assert np.array_equal(near.score(model, loader, seed=0, repetitions=3, reinit=False).scores, first.scores)
+    assert len(set(first.scores)) == 3
+
+
+class ScalesItsInputInPlace(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear, self.act = nn.Linear(8, 16), nn.Tanh()
+
+    def forward(self, x):
+        x.mul_(10)
+        return self.act(self.linear(x))
+
+
+def test_a_model_changing_its_input_in_place_never_changes_the_samples():
+    torch.manual_seed(0)
+    model, x = ScalesItsInputInPlace(), torch.randn(100, 8)
+    options = dict(seed=0, repetitions=3, shuffle=False, reinit=False)
+    expected = near.score(model, x, **options).scores
+    assert np.ptp(expected) == 0
+    assert np.array_equal(near.score(model, iter([x[:50], x[50:]]), **options).scores, expected)
+
+
+def test_a_tuple_is_one_inputs_labels_pair_and_nested_lists_are_an_array():
+    model, x, y = mlp(), torch.randn(40, 8, dtype=torch.float64), torch.randn(40, 3)
+    expected = near.score(model, x, seed=0, repetitions=2).scores
+    assert np.array_equal(near.score(model, (x, y), seed=0, repetitions=2).scores, expected)
+    assert np.array_equal(near.score(model, x.tolist(), seed=0, repetitions=2).scores, expected)
+    tokens = torch.randint(0, 50, (12, 6))
+    embed = nn.Sequential(nn.Embedding(50, 16), nn.Linear(16, 16))
+    assert near.score(embed, tokens.tolist(), seed=0).batch_size == 3  # 16 neurons over 6 positions
+    with pytest.raises(near.InputError, match="ragged"):
+        near.score(model, [[1.0, 2.0], [3.0]])
+
+
+def test_a_random_batch_sampler_is_not_mistaken_for_repeated_samples():
+    data = torch.randn(100, 8)
+    loader = DataLoader(data, batch_sampler=BatchSampler(RandomSampler(data), 16, drop_last=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", near.SampleReuseWarning)
+        near.score(mlp(), loader, repetitions=2, seed=0)

@@ -282,8 +282,18 @@ def test_factory_initialisation_is_respected():
 
     result = near.score(constant_mlp, torch.randn(40, 8), repetitions=2, seed=0)
     assert [layer.erank for layer in result.layers] == pytest.approx([1.0, 1.0, 1.0], abs=1e-6)
-    reset = near.score(constant_mlp(), torch.randn(40, 8), repetitions=2, seed=0)  # a module: reset per repetition
+    with pytest.warns(near.ReinitWarning, match=r"layers \['0', '2'\] are not initialised like PyTorch's default"):
+        reset = near.score(constant_mlp(), torch.randn(40, 8), repetitions=2, seed=0)  # a module: reset per repetition
     assert reset.layers[0].erank > 3
+
+
+def test_default_initialised_modules_are_not_warned_about():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 36, 300), nn.Linear(300, 5))
+    assert near.inits.non_default_layers(model) == []
+    nn.init.xavier_uniform_(model[3].weight)
+    nn.init.orthogonal_(model[4].weight)  # within the default bound, but with the wrong spread
+    assert near.inits.non_default_layers(model) == ["3", "4"]
 
 
 def test_named_uniform_init_is_singled_out_as_bad():

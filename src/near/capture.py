@@ -71,11 +71,14 @@ _CHANNELS_LAST = tuple(
 
 @dataclass(frozen=True)
 class Plan:
-    """What a probe pass learned: the role of each module (by name) and whether functional
-    activations occur outside activation modules (if not, later passes run without the function mode)."""
+    """What a probe pass learned: the role of each module (by name), whether functional
+    activations occur outside activation modules (if not, later passes run without the function
+    mode), and which layer calls were scorable (an activation applied to a parameter is not, even
+    when its first axis happens to match a later batch size)."""
 
     roles: dict[str, str]
     functional: bool
+    scorable: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,59 @@ def _is_user_defined(module: nn.Module) -> bool:
     return not type(module).__module__.startswith("torch.")
 
 
-def _is_user_leaf(module: nn.Module) -> bool:
-    return _is_user_defined(module) and next(module.children(), None) is None
+def _is_user_unit(module: nn.Module, activation_types: tuple[type[nn.Module], ...]) -> bool:
+    """A user-defined module none of whose submodules is scored on its own (only e.g. Dropout inside)."""
+    return _is_user_defined(module) and not any(
+        isinstance(sub, activation_types) or _is_weighted(sub) for sub in list(module.modules())[1:]
+    )
+
+
+def _weight_neurons(module: nn.Module) -> int | None:
+    """How many neurons the module's ``weight`` says its output has (None: no weight to tell)."""
+    weight = getattr(module, "weight", None)
+    if not isinstance(weight, torch.Tensor) or weight.dim() == 0:
+        return None
+    if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
+        return weight.shape[1]
+    if isinstance(module, nn.modules.conv._ConvTransposeNd):
+        return weight.shape[1] * module.groups
+    return weight.shape[0]
+
+
+def _channels_first_by_module(output: torch.Tensor, module: nn.Module | None) -> bool | None:
+    """Whether the module's neurons are on axis 1 of ``output`` (None: the module cannot tell).
+
+    The size of the module's weight decides where it can (a hand-written LayerNorm on an NHWC map,
+    ``LayerNorm([C, H, W])``); otherwise the type of a built-in module does.
+    """
+    if module is None:
+        return None
+    neurons = _weight_neurons(module)
+    if neurons is not None and (output.shape[1] == neurons) != (output.shape[-1] == neurons):
+        return output.shape[1] == neurons
+    if _is_user_defined(module) or (isinstance(module, nn.LayerNorm) and len(module.normalized_shape) > 1):
+        return None
+    if isinstance(module, _CHANNELS_FIRST):
+        return True
+    if isinstance(module, _CHANNELS_LAST):
+        return False
+    return None
+
+
+def _hint(message: str) -> str:
+    """What to change, for the model errors whose cause we can recognise."""
+    if "does not require grad" in message:
+        return "The model seems to differentiate inside forward: pass autograd=True."
+    if "Expected more than 1 value per channel" in message:
+        return (
+            "BatchNorm cannot use batch statistics of a single sample: pass more samples, or "
+            "batchnorm='running' or 'sample'."
+        )
+    return (
+        "Check that the inputs have the shape, dtype and device the model expects (e.g. images as "
+        "floats, flattened for an MLP without nn.Flatten); iterables must yield batches whose first "
+        "axis is the sample axis."
+    )
 
 
 class _Frame:
@@ -153,9 +207,11 @@ class Capture:
         if plan is None:
             roles = self._discover(activations, functional, norm_layers)
             self._functional = functional
+            self._scorable: frozenset[str] | None = None
         else:
             roles = {module: (name, plan.roles[name]) for name, module in self._named_modules() if name in plan.roles}
             self._functional = plan.functional
+            self._scorable = plan.scorable
         self._roles: dict[nn.Module, tuple[str, str]] = roles
         self._handles: list = []
         self._active_candidates: set[str] = set()
@@ -172,8 +228,8 @@ class Capture:
             if isinstance(module, activation_types):
                 role = "activation"
             elif _is_weighted(module) and (norm_layers or not isinstance(module, NORM_MODULES)):
-                role = "weighted candidate" if functional and _is_user_leaf(module) else "weighted"
-            elif functional and _is_user_leaf(module) and name != "<root>":
+                role = "weighted candidate" if functional and _is_user_unit(module, activation_types) else "weighted"
+            elif functional and _is_user_unit(module, activation_types) and name != "<root>":
                 role = "candidate"
             elif functional and (next(module.children(), None) is not None or name == "<root>"):
                 role = "scope"
@@ -195,7 +251,7 @@ class Capture:
                 role = None
             if role is not None:
                 roles[name] = role
-        return Plan(roles, self._functional and self._functions_seen)
+        return Plan(roles, self._functional and self._functions_seen, frozenset(info.name for info in self.infos))
 
     # -- context management ---------------------------------------------------------------
     def __enter__(self) -> Capture:
@@ -250,9 +306,7 @@ class Capture:
         except Exception as error:
             raise ModelError(
                 f"the model raised {type(error).__name__} on inputs of shape {tuple(x.shape)} and dtype "
-                f"{x.dtype}: {error}. Check that the inputs have the shape, dtype and device the model "
-                "expects (e.g. images as floats, flattened for an MLP without nn.Flatten); iterables must "
-                "yield batches whose first axis is the sample axis."
+                f"{x.dtype}: {error}. {_hint(str(error))}"
             ) from error
         for name, role in self._roles.values():
             if role in ("weighted", "activation") and name not in self._called:
@@ -308,14 +362,15 @@ class Capture:
         return wanted
 
     def _channels_first(self, output: torch.Tensor, module: nn.Module | None) -> bool:
+        """Where the neurons are: decided by the module where it can, else as last decided for this
+        number of axes (so an activation follows the layer before it)."""
         dim = output.dim()
         if dim == 3 and self._sequence_layout != "auto":
             return self._sequence_layout == "channels_first"
-        if isinstance(module, _CHANNELS_FIRST):
-            self._channels_first_by_dim[dim] = True
-        elif isinstance(module, _CHANNELS_LAST):
-            self._channels_first_by_dim[dim] = False
-        return self._channels_first_by_dim.get(dim, True)
+        decided = _channels_first_by_module(output, module)
+        if decided is not None:
+            self._channels_first_by_dim[dim] = decided
+        return self._channels_first_by_dim.get(dim, dim > 3)
 
     def _record(self, base: str, kind: str, source: str, output, module: nn.Module | None) -> None:
         self._calls[base] += 1
@@ -324,20 +379,25 @@ class Capture:
         if isinstance(output, (tuple, list)):
             output = output[0] if output else None
         self.names_seen.append(name)
-        if not self._wanted(name, base):
-            return
         if not isinstance(output, torch.Tensor) or not output.is_floating_point():
-            self.skipped[name] = "output is not a floating-point tensor"
+            unusable = "output is not a floating-point tensor"
+        else:
+            if output.dim() == 3 and output.shape[0] != self._batch and output.shape[1] == self._batch:
+                output = output.transpose(0, 1)  # (L, N, D): sequence-first
+            if output.dim() < 2 or output.shape[0] != self._batch:
+                unusable = f"output shape {tuple(output.shape)} has no sample axis of size {self._batch}"
+            else:  # decided for every layer, scored or not, so the layers kept follow the right layout
+                unusable, channels_first = None, self._channels_first(output, module)
+        if not self._wanted(name, base) or (self._scorable is not None and name not in self._scorable):
+            return  # filtered out, or found unscorable by the probe pass (reported there)
+        if unusable:
+            self.skipped[name] = unusable
             return
-        if output.dim() == 3 and output.shape[0] != self._batch and output.shape[1] == self._batch:
-            output = output.transpose(0, 1)  # (L, N, D): sequence-first
-        if output.dim() < 2 or output.shape[0] != self._batch:
-            self.skipped[name] = f"output shape {tuple(output.shape)} has no sample axis of size {self._batch}"
-            return
-        layout = layout_of(output, self._channels_first(output, module))
+        layout = layout_of(output, channels_first)
         if layout.neurons < 1 or layout.rows_per_sample < 1:
             self.skipped[name] = f"output shape {tuple(output.shape)} is empty"
             return
+
         self.infos.append(LayerInfo(name, kind, source, layout))
         if self._probe:
             return

@@ -12,6 +12,7 @@ import math
 import warnings
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
 from .errors import OptionError, ReinitWarning
@@ -74,3 +75,22 @@ def get_init(init: str | InitFn | None) -> InitFn:
 
     apply.__name__ = init
     return apply
+
+
+def non_default_layers(model: nn.Module) -> list[str]:
+    """Linear/Conv layers whose weights cannot come from PyTorch's default initialisation,
+    U(−1/√fan_in, 1/√fan_in): a value beyond the bound, or (with 64+ weights) a spread that
+    misses the uniform's standard deviation by more than ~9 standard errors."""
+    found = []
+    for name, module in model.named_modules():
+        weight = getattr(module, "weight", None)
+        if not isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)) or not isinstance(weight, torch.Tensor):
+            continue
+        weight = weight.detach().double()
+        bound = 1 / math.sqrt(nn.init._calculate_fan_in_and_fan_out(weight)[0])
+        spread_off = weight.numel() >= 64 and abs(weight.std() * math.sqrt(3) / bound - 1) > 4 / math.sqrt(
+            weight.numel()
+        )
+        if weight.abs().max() > bound * (1 + 1e-5) or spread_off:
+            found.append(name or type(module).__name__)
+    return found

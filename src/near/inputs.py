@@ -2,14 +2,18 @@
 
 Accepted: a tensor or NumPy array (first axis = samples), a map-style ``Dataset``, an
 ``IterableDataset`` (yields single samples), a ``DataLoader`` or any iterable of batches. Labels
-(the second element of a ``(x, y)`` pair) are ignored. Tensors, datasets and lists/tuples of
-batches (joined once) are sampled without replacement; other iterables are read afresh for every
-draw, under a seeded generator, so a shuffling ``DataLoader`` gives new, reproducible samples each
-repetition. A one-shot iterator is read once and kept: its samples are the same in every draw.
+(the second element of a ``(x, y)`` pair) are ignored: a tuple is one ``(inputs, labels, …)``
+batch, a list is a list of batches (or, holding numbers, nested rows of an array). Tensors,
+datasets and lists of batches (joined once) are sampled without replacement; other iterables are
+read afresh for every draw, under the repetition's seed, so a shuffling ``DataLoader`` gives new,
+reproducible samples each repetition. A one-shot iterator is read once and kept: its samples are
+the same in every draw.
 """
 
 from __future__ import annotations
 
+import contextlib
+import numbers
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -17,7 +21,6 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, SequentialSampler
 
 from .errors import InputError, InsufficientSamplesError
-from .rng import isolated_rng
 
 
 def _features(item):
@@ -31,7 +34,15 @@ def _features(item):
     return item
 
 
+def _nested_rows(rows: list) -> np.ndarray:
+    try:
+        return np.asarray(rows)
+    except ValueError as error:
+        raise InputError(f"the nested lists of inputs are ragged ({error}); give every sample the same shape") from None
+
+
 def _as_tensor(value, what: str) -> torch.Tensor:
+
     if isinstance(value, torch.Tensor):
         tensor = value
     else:
@@ -55,7 +66,11 @@ class SampleSource:
         self._iterable: Iterable | None = None
         self._cache: torch.Tensor | None = None
         self._singles = isinstance(inputs, IterableDataset)
-        if isinstance(inputs, (list, tuple)):  # batches in memory: join once, then sample like a tensor
+        if isinstance(inputs, tuple):  # one (inputs, labels, ...) batch
+            inputs = _features(inputs)
+        elif isinstance(inputs, list) and inputs and isinstance(inputs[0], (numbers.Number, list)):
+            inputs = _nested_rows(inputs)
+        elif isinstance(inputs, list):  # batches in memory: join once, then sample like a tensor
             self._iterable = inputs
             inputs = self._collect(None)
         if isinstance(inputs, (torch.Tensor, np.ndarray)):
@@ -89,21 +104,21 @@ class SampleSource:
     def same_every_draw(self) -> bool:
         """Whether every draw reads the same samples (a one-shot iterator, a non-shuffling DataLoader)."""
         source = self._iterable
-        return isinstance(source, Iterator) or (
-            isinstance(source, DataLoader) and isinstance(source.sampler, SequentialSampler)
-        )
+        if isinstance(source, DataLoader):
+            return isinstance(getattr(source.batch_sampler, "sampler", source.sampler), SequentialSampler)
+        return isinstance(source, Iterator)
 
     def take(self, n: int, generator: torch.Generator, shuffle: bool) -> torch.Tensor:
         """``n`` samples: the first ``n`` (``shuffle=False``) or ``n`` drawn without replacement."""
         available = self.available
         if available is not None:
             if available < n:
-                raise InsufficientSamplesError(f"{n} samples are needed but only {available} were given")
+                raise InsufficientSamplesError(f"only {available} samples were given")
             index = torch.randperm(available, generator=generator)[:n] if shuffle else torch.arange(n)
             if self._tensor is not None:
                 return self._tensor[index]
             return self._stack([_features(self._dataset[int(i)]) for i in index], singles=True)
-        with isolated_rng(int(torch.randint(2**62, (1,), generator=generator))):
+        with _seeded_generators_of(self._iterable, generator):
             batch = self._read(n)
         if shuffle:
             batch = batch[torch.randperm(len(batch), generator=generator)]
@@ -111,7 +126,7 @@ class SampleSource:
 
     def _read(self, n: int) -> torch.Tensor:
         if self._cache is not None and len(self._cache) >= n:
-            return self._cache[:n]
+            return self._cache[:n].clone()
         one_shot = isinstance(self._iterable, Iterator)
         if one_shot and self._cache is not None:
             more = self._collect(n - len(self._cache), allow_empty=True)
@@ -122,7 +137,7 @@ class SampleSource:
             self._cache = batch
         if len(batch) < n:
             raise InsufficientSamplesError(f"the inputs yielded only {len(batch)} samples")
-        return batch[:n]
+        return batch[:n].clone()  # the model may change its input in place; the cache must not
 
     def _collect(self, limit: int | None, allow_empty: bool = False) -> torch.Tensor | None:
         """Batches read from the iterable and joined, until ``limit`` samples (or all of them)."""
@@ -152,3 +167,23 @@ class SampleSource:
         except RuntimeError as error:
             shapes = sorted({tuple(t.shape) for t in tensors})
             raise InputError(f"samples have inconsistent shapes {shapes[:4]}: {error}") from error
+
+
+@contextlib.contextmanager
+def _seeded_generators_of(source, generator: torch.Generator) -> Iterator[None]:
+    """A ``DataLoader`` given its own ``generator=`` shuffles with it, not with the (seeded) global
+    stream: seed it from ``generator`` while reading, then give it back its state."""
+    samplers = (
+        source,
+        getattr(source, "sampler", None),
+        getattr(getattr(source, "batch_sampler", None), "sampler", None),
+    )
+    owned = {id(g): g for s in samplers if isinstance(g := getattr(s, "generator", None), torch.Generator)}
+    states = {key: g.get_state() for key, g in owned.items()}
+    try:
+        for g in owned.values():
+            g.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+        yield
+    finally:
+        for key, g in owned.items():
+            g.set_state(states[key])

@@ -37,6 +37,13 @@ def check_options(repetitions, seed, batchnorm, batch_size, nonfinite, sequence_
         raise OptionError(f"svd_dtype must be torch.float32 or torch.float64, got {svd_dtype!r}")
 
 
+def check_flags(**flags) -> None:
+    """True/False options must be booleans: ``reinit="no"`` would otherwise count as true."""
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise OptionError(f"{name} must be True or False, got {value!r}")
+
+
 def glob_patterns(value, option: str) -> list[str]:
     """One glob pattern or a list of them, as a list."""
     patterns = [value] if isinstance(value, str) else value
@@ -47,7 +54,8 @@ def glob_patterns(value, option: str) -> list[str]:
 
 def activation_classes(value) -> tuple[type[nn.Module], ...]:
     """One module class or several, as a tuple."""
-    classes = (value,) if isinstance(value, type) or not isinstance(value, Iterable) else tuple(value)
+    single = isinstance(value, (type, str)) or not isinstance(value, Iterable)
+    classes = (value,) if single else tuple(value)
     for cls in classes:
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
             raise OptionError(f"activations must be nn.Module subclasses, got {cls!r}")
@@ -62,6 +70,8 @@ def torch_device(device) -> torch.device | None:
         device = torch.device(device)
     except (RuntimeError, TypeError) as error:
         raise OptionError(f"device {device!r} is not a torch device ({error}); use e.g. 'cpu' or 'cuda:0'") from None
+    if device.type == "meta":
+        raise OptionError("device='meta' holds no values to score; use 'cpu' or 'cuda'")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise OptionError(f"device {str(device)!r} requested but CUDA is not available here; use device='cpu'")
     return device

@@ -28,12 +28,13 @@ from .errors import (
     NonFiniteActivationWarning,
     NoScorableLayerError,
     OptionError,
+    ReinitWarning,
     SampleReuseWarning,
     ZeroMatrixWarning,
 )
-from .inits import InitFn, get_init
+from .inits import InitFn, get_init, non_default_layers
 from .inputs import SampleSource
-from .options import activation_classes, check_options, glob_patterns, torch_device
+from .options import activation_classes, check_flags, check_options, glob_patterns, torch_device
 from .rank import erank_from_singular_values
 from .result import LayerScore, NearResult, _std
 from .rng import isolated_rng
@@ -129,6 +130,14 @@ def score(
     (4, ['0', '1', '2'])
     """
     check_options(repetitions, seed, batchnorm, batch_size, nonfinite, sequence_layout, svd_dtype)
+    check_flags(
+        reinit=reinit,
+        shuffle=shuffle,
+        functional=functional,
+        norm_layers=norm_layers,
+        autograd=autograd,
+        progress=progress,
+    )
     device = torch_device(device)
     layers = None if layers is None else glob_patterns(layers, "layers")
     exclude = glob_patterns(exclude, "exclude")
@@ -161,23 +170,26 @@ def score(
     plan, forward_batch, capture = None, None, None
     with contextlib.ExitStack() as hooked:  # hooks and modes of the current model; reset when it changes
         for repetition in tqdm(range(repetitions), desc="NEAR", unit="rep", disable=not progress, leave=False):
-            data_seed, model_seed = np.random.SeedSequence(seed, spawn_key=(repetition,)).generate_state(2, np.uint64)
-            generator = torch.Generator().manual_seed(int(data_seed) >> 1)
-            net = models.get(int(model_seed) >> 1, device)
+            seeds = np.random.SeedSequence(seed, spawn_key=(repetition,)).generate_state(3, np.uint64) >> 1
+            generator = torch.Generator().manual_seed(int(seeds[0]))
+            net = models.get(int(seeds[1]), device)
             dtype, net_device = _dtype_and_device(net)
-            if capture is None or capture.model is not net:
-                hooked.close()
-                hooked.enter_context(_scoring_modes(net, batchnorm))
-                if plan is None:
-                    with Capture(net, **capture_options) as probe:
-                        forward_batch = _plan_batch(probe, source, batch_size, batchnorm, dtype, net_device)
-                    plan, planned = probe.plan, probe.infos
-                capture = hooked.enter_context(Capture(net, plan=plan, **capture_options))
-            try:
-                x = source.take(forward_batch, generator, shuffle)
-            except InsufficientSamplesError as error:
-                raise InsufficientSamplesError(_too_few_message(planned, forward_batch, str(error))) from None
-            capture.forward(_to_model(x, dtype, net_device), generator)
+            with isolated_rng(int(seeds[2])):  # data loading and any randomness inside forward: seeded, contained
+                if capture is None or capture.model is not net:
+                    hooked.close()
+                    hooked.enter_context(_scoring_modes(net, batchnorm))
+                    if plan is None:
+                        with Capture(net, **capture_options) as probe:
+                            forward_batch = _plan_batch(probe, source, batch_size, batchnorm, dtype, net_device)
+                        plan, planned = probe.plan, probe.infos
+                        skipped.update(probe.skipped)
+                    capture = hooked.enter_context(Capture(net, plan=plan, **capture_options))
+                try:
+                    x = source.take(forward_batch, generator, shuffle)
+                except InsufficientSamplesError as error:
+                    raise InsufficientSamplesError(_too_few_message(planned, forward_batch, str(error))) from None
+                capture.forward(_to_model(x, dtype, net_device), generator)
+
             ranks = _effective_ranks(capture.matrices, svd_dtype, nonfinite, capture.skipped)
             if capture.matrices and not ranks:
                 raise NonFiniteActivationError(
@@ -208,6 +220,14 @@ class _Models:
             raise OptionError(
                 "init= with reinit=False would be ignored: the module's own weights are kept. Initialise "
                 "the module yourself, pass reinit=True, or pass a model factory (init= is then applied once)"
+            )
+        if isinstance(model, nn.Module) and reinit and init is None and (custom := non_default_layers(model)):
+            warnings.warn(
+                f"layers {custom[:5]} are not initialised like PyTorch's default, but reinit=True re-draws "
+                "every repetition with that default. To score your own scheme, pass a model factory or "
+                "init=; to score these exact weights, pass reinit=False.",
+                ReinitWarning,
+                stacklevel=3,
             )
         self._init = get_init(init)
         self._explicit_init = init is not None
@@ -264,6 +284,8 @@ class _Models:
 
 def _dtype_and_device(net: nn.Module) -> tuple[torch.dtype, torch.device]:
     for tensor in (*net.parameters(), *net.buffers()):
+        if tensor.is_meta:
+            raise ModelError("the model's parameters are on the meta device (no values); materialise it first")
         if tensor.is_floating_point():
             return tensor.dtype, tensor.device
     return torch.get_default_dtype(), torch.device("cpu")
@@ -318,13 +340,16 @@ def _plan_batch(capture: Capture, source: SampleSource, batch_size, batchnorm, d
             "NEAR needs layers with a weight or activations; check layers=/exclude= patterns, or pass custom "
             "activation classes with activations=."
         )
-    needed = max(info.layout.samples_needed for info in capture.infos)
+    needed = widest = max(info.layout.samples_needed for info in capture.infos)
     if batchnorm == "batch" and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in capture.model.modules()):
         needed = max(needed, min(2, available or 2))  # batch statistics of more than one sample
     if available is not None and available < needed:
         raise InsufficientSamplesError(_too_few_message(capture.infos, needed, f"{available} were given"))
     if batch_size is not None and batch_size < needed:
-        raise OptionError(f"batch_size={batch_size} is smaller than the {needed} samples the widest layer needs")
+        why = "the widest layer needs" if needed == widest else "BatchNorm needs for batch statistics"
+        raise OptionError(f"batch_size={batch_size} is smaller than the {needed} samples {why}")
+    if batch_size is not None and available is not None and batch_size > available:
+        raise OptionError(f"batch_size={batch_size} is more than the {available} samples given")
     return max(needed, batch_size or 0)
 
 
