@@ -188,4 +188,54 @@ def test_activations_of_parameters_are_never_scored_even_when_their_size_matches
     result = near.score(ConvexNet(), torch.randn(200, 8), seed=0, reinit=False)
     assert result.batch_size == 32
     assert [layer.name for layer in result.layers] == ["inp", "softplus()", "softplus()#3", "out"]
-    assert "no sample axis" in result.skipped["softplus()#2"]
+    assert "does not follow the batch size" in result.skipped["softplus()#2"]
+
+
+class Gate(nn.Module):
+    """Scales by a learned, squashed gate: an activation of a parameter, not of the data."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.zeros(d))
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.alpha)
+
+
+def test_a_module_applying_an_activation_only_to_its_parameters_is_not_an_activation():
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), Gate(16), nn.Linear(16, 4))
+    result = near.score(model, torch.randn(40, 8), seed=0, reinit=False)
+    assert [layer.name for layer in result.layers] == ["0", "1", "3"]
+
+
+class ParameterShapedLikeTheProbe(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc, self.alpha = nn.Linear(8, 4), nn.Parameter(torch.zeros(2, 300))
+
+    def forward(self, x):
+        return self.fc(x) + torch.sigmoid(self.alpha).mean()
+
+
+def test_a_parameter_whose_first_axis_matches_a_probe_batch_is_not_a_layer():
+    result = near.score(ParameterShapedLikeTheProbe(), torch.randn(100, 8), seed=0, reinit=False)
+    assert [layer.name for layer in result.layers] == ["fc"] and result.batch_size == 4
+
+
+class Branching(nn.Module):
+    """Takes a different layer on batches larger than the probe's."""
+
+    def __init__(self):
+        super().__init__()
+        self.small, self.large = nn.Linear(8, 2), nn.Linear(8, 16)
+
+    def forward(self, x):
+        return torch.relu(self.small(x) if x.shape[0] <= 3 else self.large(x)).sum(1)
+
+
+def test_layers_the_probe_did_not_reach_are_scored_and_never_reported_as_never_called():
+    result = near.score(Branching(), torch.randn(100, 8), seed=0, reinit=False, batch_size=16)
+    assert [layer.name for layer in result.layers] == ["large", "relu()"]
+    assert result.skipped == {"small": "never called"}
+    with pytest.raises(near.InsufficientSamplesError, match="pass batch_size=16 or more"):
+        near.score(Branching(), torch.randn(100, 8), seed=0, reinit=False, batch_size=4)

@@ -101,7 +101,7 @@ def test_bad_model_arguments():
         ({"batch_size": 2}, "batch_size=2 is smaller than the 16 samples"),
         ({"init": "he"}, "unknown init 'he'; choose one of default, kaiming_uniform"),
         ({"sequence_layout": "NLC"}, "sequence_layout"),
-        ({"activations": [nn.ReLU()]}, "nn.Module subclasses"),
+        ({"activations": [nn.ReLU()]}, "pass ReLU, not an instance"),
         ({"activations": 5}, "nn.Module subclasses"),
         ({"svd_dtype": torch.float16}, "svd_dtype must be torch.float32 or torch.float64"),
         ({"layers": [0, 2]}, "layers must be a glob pattern or a list of them"),

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from near import OptionError
-from near.inits import INIT_NAMES, get_init
+from near.inits import INIT_NAMES, get_init, non_default_layers, reset_to_default
 
 
 def net():
@@ -44,3 +44,29 @@ def test_callables_pass_through_and_unknown_names_are_rejected():
     assert get_init(custom) is custom
     with pytest.raises(OptionError, match="unknown init 'glorot'"):
         get_init("glorot")
+
+
+def test_the_default_check_accepts_default_weights_in_every_dtype_and_kind_of_layer():
+    for seed in range(20):
+        torch.manual_seed(seed)
+        model = nn.Sequential(
+            nn.Conv2d(64, 128, 3), nn.Conv2d(8, 8, 3, groups=8), nn.ConvTranspose2d(8, 4, 3, groups=2),
+            nn.Conv1d(3, 5, 1), nn.Conv3d(2, 4, 3), nn.Linear(768, 3072), nn.Linear(3, 4), nn.Linear(288, 2),
+        )  # fmt: skip
+        for dtype in (torch.float32, torch.float64, torch.bfloat16, torch.float16):
+            assert non_default_layers(model.to(dtype)) == [], (seed, dtype)
+
+
+def test_the_default_check_leaves_modules_with_their_own_scheme_and_unmaterialised_weights_alone():
+    assert non_default_layers(nn.Transformer(32, 4, 1, 1, 64, batch_first=True)) == []
+    assert non_default_layers(nn.Sequential(nn.LazyLinear(16), nn.ReLU())) == []
+    assert non_default_layers(nn.Linear(8, 4).to("meta")) == []
+
+
+def test_the_default_reset_keeps_a_parents_own_scheme():
+    transformer = nn.Transformer(32, 4, 1, 1, 64, batch_first=True)
+    reset_to_default(transformer)
+    xavier_bound = math.sqrt(6 / (32 + 64))
+    linear = transformer.encoder.layers[0].linear1.weight
+    assert linear.abs().max() <= xavier_bound and linear.abs().max() > 1 / math.sqrt(32)  # beyond kaiming's bound
+    assert torch.all(transformer.encoder.layers[0].self_attn.out_proj.bias == 0)

@@ -41,7 +41,13 @@ def test_a_list_of_batches_is_sampled_like_the_joined_tensor():
 
 
 @pytest.mark.parametrize(
-    "make", [lambda x: DataLoader(x, batch_size=10), lambda x: iter(x.split(10))], ids=["sequential", "iterator"]
+    "make",
+    [
+        lambda x: DataLoader(x, batch_size=10),
+        lambda x: DataLoader(x, batch_size=10, sampler=range(len(x))),
+        lambda x: iter(x.split(10)),
+    ],
+    ids=["sequential", "range-sampler", "iterator"],
 )
 def test_inputs_that_repeat_their_samples_are_warned_about_when_shuffling(make):
     x = torch.randn(100, 8)
@@ -125,8 +131,17 @@ def test_a_tuple_is_one_inputs_labels_pair_and_nested_lists_are_an_array():
     tokens = torch.randint(0, 50, (12, 6))
     embed = nn.Sequential(nn.Embedding(50, 16), nn.Linear(16, 16))
     assert near.score(embed, tokens.tolist(), seed=0).batch_size == 3  # 16 neurons over 6 positions
+    assert np.array_equal(near.score(model, (x.tolist(), y), seed=0, repetitions=2).scores, expected)
     with pytest.raises(near.InputError, match="ragged"):
         near.score(model, [[1.0, 2.0], [3.0]])
+
+
+def test_a_list_made_from_a_dataloader_is_a_list_of_batches():
+    model, x, y = mlp(), torch.randn(40, 8), torch.randint(0, 3, (40,))
+    expected = near.score(model, x, seed=0, repetitions=2).scores
+    for data in (TensorDataset(x, y), TensorDataset(x)):
+        batches = list(DataLoader(data, batch_size=10))
+        assert np.array_equal(near.score(model, batches, seed=0, repetitions=2).scores, expected)
 
 
 def test_a_random_batch_sampler_is_not_mistaken_for_repeated_samples():

@@ -38,7 +38,10 @@ from torch.overrides import TorchFunctionMode
 from .errors import InsufficientSamplesError, ModelError, NearError
 from .matrix import Layout, layout_of, square_block
 
-ACTIVATION_MODULES: tuple[type[nn.Module], ...] = tuple(getattr(nn, name) for name in nn.modules.activation.__all__)
+# nn.MultiheadAttention lives in torch.nn.modules.activation but is a weighted layer (its output: "pre").
+ACTIVATION_MODULES: tuple[type[nn.Module], ...] = tuple(
+    getattr(nn, name) for name in nn.modules.activation.__all__ if name != "MultiheadAttention"
+)
 ACTIVATION_FUNCTIONS = frozenset(
     """relu relu_ relu6 gelu silu mish elu elu_ selu selu_ celu celu_ leaky_relu leaky_relu_
     hardtanh hardtanh_ hardswish hardsigmoid softplus softsign tanhshrink softshrink hardshrink tanh tanh_
@@ -73,12 +76,13 @@ _CHANNELS_LAST = tuple(
 class Plan:
     """What a probe pass learned: the role of each module (by name), whether functional
     activations occur outside activation modules (if not, later passes run without the function
-    mode), and which layer calls were scorable (an activation applied to a parameter is not, even
+    mode), and which layer calls are not computed from the samples (an activation applied to a
+    parameter: its first axis does not follow the batch size across the probe passes), even
     when its first axis happens to match a later batch size)."""
 
     roles: dict[str, str]
     functional: bool
-    scorable: frozenset[str]
+    unscorable: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -111,35 +115,28 @@ def _is_user_unit(module: nn.Module, activation_types: tuple[type[nn.Module], ..
     )
 
 
-def _weight_neurons(module: nn.Module) -> int | None:
-    """How many neurons the module's ``weight`` says its output has (None: no weight to tell)."""
-    weight = getattr(module, "weight", None)
-    if not isinstance(weight, torch.Tensor) or weight.dim() == 0:
-        return None
-    if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
-        return weight.shape[1]
-    if isinstance(module, nn.modules.conv._ConvTransposeNd):
-        return weight.shape[1] * module.groups
-    return weight.shape[0]
-
-
 def _channels_first_by_module(output: torch.Tensor, module: nn.Module | None) -> bool | None:
     """Whether the module's neurons are on axis 1 of ``output`` (None: the module cannot tell).
 
-    The size of the module's weight decides where it can (a hand-written LayerNorm on an NHWC map,
-    ``LayerNorm([C, H, W])``); otherwise the type of a built-in module does.
+    A built-in module's type decides (but not a LayerNorm over several axes). A user-defined one
+    with a per-channel (1-D) ``weight`` — a hand-written LayerNorm on NHWC maps, a timm-style
+    LayerNorm2d on NCHW maps — decides by which of axis 1 and the last axis has the weight's size.
     """
     if module is None:
         return None
-    neurons = _weight_neurons(module)
-    if neurons is not None and (output.shape[1] == neurons) != (output.shape[-1] == neurons):
-        return output.shape[1] == neurons
-    if _is_user_defined(module) or (isinstance(module, nn.LayerNorm) and len(module.normalized_shape) > 1):
+    if not _is_user_defined(module):
+        if isinstance(module, nn.LayerNorm) and len(module.normalized_shape) > 1:
+            return None
+        if isinstance(module, _CHANNELS_FIRST):
+            return True
+        if isinstance(module, _CHANNELS_LAST):
+            return False
         return None
-    if isinstance(module, _CHANNELS_FIRST):
-        return True
-    if isinstance(module, _CHANNELS_LAST):
-        return False
+    weight = getattr(module, "weight", None)
+    if isinstance(weight, torch.Tensor) and weight.dim() == 1:
+        first, last = output.shape[1] == len(weight), output.shape[-1] == len(weight)
+        if first != last:
+            return first
     return None
 
 
@@ -207,14 +204,15 @@ class Capture:
         if plan is None:
             roles = self._discover(activations, functional, norm_layers)
             self._functional = functional
-            self._scorable: frozenset[str] | None = None
+            self.unscorable: set[str] = set()
         else:
             roles = {module: (name, plan.roles[name]) for name, module in self._named_modules() if name in plan.roles}
             self._functional = plan.functional
-            self._scorable = plan.scorable
+            self.unscorable = set(plan.unscorable)
         self._roles: dict[nn.Module, tuple[str, str]] = roles
         self._handles: list = []
         self._active_candidates: set[str] = set()
+        self._passive_candidates: set[str] = set()
         self._functions_seen = False
         self._reset(None, probe=True)
 
@@ -223,10 +221,14 @@ class Capture:
 
     def _discover(self, activations, functional: bool, norm_layers: bool) -> dict[nn.Module, tuple[str, str]]:
         activation_types = ACTIVATION_MODULES + tuple(activations)
-        roles = {}
+        roles, attention = {}, ()
         for name, module in self._named_modules():
+            if name.startswith(attention):  # out_proj: a weight that attention uses inside, never called
+                continue
             if isinstance(module, activation_types):
                 role = "activation"
+            elif isinstance(module, nn.MultiheadAttention):
+                role, attention = "weighted", (*attention, name + ".")
             elif _is_weighted(module) and (norm_layers or not isinstance(module, NORM_MODULES)):
                 role = "weighted candidate" if functional and _is_user_unit(module, activation_types) else "weighted"
             elif functional and _is_user_unit(module, activation_types) and name != "<root>":
@@ -245,13 +247,13 @@ class Capture:
         roles = {}
         for name, role in self._roles.values():
             if role in ("candidate", "weighted candidate"):
-                active = name in self._active_candidates
+                active = name in self._active_candidates - self._passive_candidates
                 role = "activation" if active else ("weighted" if role == "weighted candidate" else None)
             elif role == "scope" and not self._functions_seen:
                 role = None
             if role is not None:
                 roles[name] = role
-        return Plan(roles, self._functional and self._functions_seen, frozenset(info.name for info in self.infos))
+        return Plan(roles, self._functional and self._functions_seen, frozenset(self.unscorable))
 
     # -- context management ---------------------------------------------------------------
     def __enter__(self) -> Capture:
@@ -326,8 +328,9 @@ class Capture:
         frame = self._stack.pop() if self._stack and self._stack[-1].name == name else None
         self._called.add(name)
         candidate = role in ("candidate", "weighted candidate")
+        if candidate and frame is not None:
+            (self._active_candidates if frame.saw_activation else self._passive_candidates).add(name)
         if candidate and frame is not None and frame.saw_activation:
-            self._active_candidates.add(name)
             self._record(name, "post", "module", output, module)
         elif role == "activation":
             self._record(name, "post", "module", output, module)
@@ -339,7 +342,7 @@ class Capture:
             if frame.role == "activation":
                 return
             if frame.role in ("candidate", "weighted candidate"):
-                frame.saw_activation = True
+                frame.saw_activation |= self._has_sample_axis(output)  # not an activation of a parameter
                 return
             if frame.role in ("scope", "weighted"):
                 owner = "" if frame.name == "<root>" else frame.name + "."
@@ -350,6 +353,9 @@ class Capture:
         self._record(f"{owner}{function}()", "post", "function", output, None)
 
     # -- matrices ---------------------------------------------------------------------------
+    def _has_sample_axis(self, output) -> bool:
+        return isinstance(output, torch.Tensor) and output.dim() >= 1 and output.shape[0] == self._batch
+
     def _wanted(self, name: str, base: str) -> bool:
         wanted = self._wanted_cache.get(name)
         if wanted is None:
@@ -388,11 +394,16 @@ class Capture:
                 unusable = f"output shape {tuple(output.shape)} has no sample axis of size {self._batch}"
             else:  # decided for every layer, scored or not, so the layers kept follow the right layout
                 unusable, channels_first = None, self._channels_first(output, module)
-        if not self._wanted(name, base) or (self._scorable is not None and name not in self._scorable):
-            return  # filtered out, or found unscorable by the probe pass (reported there)
+        if not self._wanted(name, base):
+            return
+        if unusable and self._probe and "sample axis" in unusable:
+            self.unscorable.add(name)
+        if name in self.unscorable:
+            unusable = "its first axis does not follow the batch size (not per sample, e.g. a function of a parameter)"
         if unusable:
             self.skipped[name] = unusable
             return
+
         layout = layout_of(output, channels_first)
         if layout.neurons < 1 or layout.rows_per_sample < 1:
             self.skipped[name] = f"output shape {tuple(output.shape)} is empty"
@@ -404,6 +415,7 @@ class Capture:
         if layout.samples_needed > self._batch:
             raise InsufficientSamplesError(
                 f"layer {name!r} ({layout.neurons} neurons) needs {layout.samples_needed} samples per "
-                f"forward pass, but the batch has {self._batch}"
+                f"forward pass, but the batch has {self._batch} (the probe pass did not see this layer, or saw it "
+                f"narrower); pass batch_size={layout.samples_needed} or more"
             )
         self.matrices[name] = square_block(output.detach(), layout, self._generator)

@@ -35,7 +35,7 @@ _LAYERS = (nn.Linear, nn.modules.conv._ConvNd, nn.Bilinear)
 def reset_to_default(model: nn.Module) -> None:
     """Re-draw every parameter with PyTorch's default initialisation; warn about any that cannot be."""
     stuck = False
-    for module in model.modules():
+    for module in reversed(list(model.modules())):  # children first, so a parent's own scheme wins, as when built
         reset = getattr(module, "reset_parameters", None) or getattr(module, "_reset_parameters", None)
         if callable(reset):
             reset()
@@ -79,18 +79,33 @@ def get_init(init: str | InitFn | None) -> InitFn:
 
 def non_default_layers(model: nn.Module) -> list[str]:
     """Linear/Conv layers whose weights cannot come from PyTorch's default initialisation,
-    U(−1/√fan_in, 1/√fan_in): a value beyond the bound, or (with 64+ weights) a spread that
-    misses the uniform's standard deviation by more than ~9 standard errors."""
-    found = []
+    U(−1/√fan_in, 1/√fan_in): a value beyond the bound (up to rounding in the weight's dtype), or
+    (with 64+ weights) a spread that misses the uniform's standard deviation by more than ~9 standard
+    errors. Layers inside a module with its own reset scheme (``nn.Transformer``) are not judged."""
+    found, own_scheme = [], ()
     for name, module in model.named_modules():
-        weight = getattr(module, "weight", None)
-        if not isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)) or not isinstance(weight, torch.Tensor):
+        if own_scheme and name.startswith(own_scheme):
             continue
+        user_defined = not type(module).__module__.startswith("torch.")
+        if hasattr(module, "_reset_parameters") or (user_defined and hasattr(module, "reset_parameters")):
+            own_scheme = (*own_scheme, f"{name}." if name else "")
+        weight = getattr(module, "weight", None)
+        if not isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)) or not _materialised(weight):
+            continue
+        rounding = 4 * torch.finfo(weight.dtype).eps
         weight = weight.detach().double()
         bound = 1 / math.sqrt(nn.init._calculate_fan_in_and_fan_out(weight)[0])
-        spread_off = weight.numel() >= 64 and abs(weight.std() * math.sqrt(3) / bound - 1) > 4 / math.sqrt(
-            weight.numel()
-        )
-        if weight.abs().max() > bound * (1 + 1e-5) or spread_off:
+        tolerance = 4 / math.sqrt(weight.numel()) + rounding
+        spread_off = weight.numel() >= 64 and abs(weight.std() * math.sqrt(3) / bound - 1) > tolerance
+        if weight.abs().max() > bound * (1 + rounding) or spread_off:
             found.append(name or type(module).__name__)
     return found
+
+
+def _materialised(weight) -> bool:
+    return (
+        isinstance(weight, torch.Tensor)
+        and not isinstance(weight, nn.parameter.UninitializedParameter)
+        and not weight.is_meta
+        and weight.numel() > 0
+    )

@@ -34,6 +34,14 @@ def _features(item):
     return item
 
 
+def _holds_numbers(rows: list) -> bool:
+    """Whether a list is an array written as (nested) Python lists of numbers."""
+    first = rows
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    return isinstance(first, numbers.Number)
+
+
 def _nested_rows(rows: list) -> np.ndarray:
     try:
         return np.asarray(rows)
@@ -68,7 +76,7 @@ class SampleSource:
         self._singles = isinstance(inputs, IterableDataset)
         if isinstance(inputs, tuple):  # one (inputs, labels, ...) batch
             inputs = _features(inputs)
-        elif isinstance(inputs, list) and inputs and isinstance(inputs[0], (numbers.Number, list)):
+        if isinstance(inputs, list) and _holds_numbers(inputs):
             inputs = _nested_rows(inputs)
         elif isinstance(inputs, list):  # batches in memory: join once, then sample like a tensor
             self._iterable = inputs
@@ -105,7 +113,8 @@ class SampleSource:
         """Whether every draw reads the same samples (a one-shot iterator, a non-shuffling DataLoader)."""
         source = self._iterable
         if isinstance(source, DataLoader):
-            return isinstance(getattr(source.batch_sampler, "sampler", source.sampler), SequentialSampler)
+            sampler = getattr(source.batch_sampler, "sampler", source.sampler)
+            return isinstance(sampler, (SequentialSampler, range, list, tuple))
         return isinstance(source, Iterator)
 
     def take(self, n: int, generator: torch.Generator, shuffle: bool) -> torch.Tensor:

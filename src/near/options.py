@@ -57,6 +57,8 @@ def activation_classes(value) -> tuple[type[nn.Module], ...]:
     single = isinstance(value, (type, str)) or not isinstance(value, Iterable)
     classes = (value,) if single else tuple(value)
     for cls in classes:
+        if isinstance(cls, nn.Module):
+            raise OptionError(f"activations takes classes: pass {type(cls).__name__}, not an instance {cls!r}")
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
             raise OptionError(f"activations must be nn.Module subclasses, got {cls!r}")
     return classes

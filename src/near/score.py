@@ -209,6 +209,7 @@ def score(
         )
         for name, info in info_by_name.items()
     )
+    skipped = {name: why for name, why in skipped.items() if name not in info_by_name}  # scored in some repetition
     return NearResult(np.array(scores), layer_scores, seed, forward_batch, skipped)
 
 
@@ -327,10 +328,22 @@ def _scoring_modes(net: nn.Module, batchnorm: str):
 
 
 def _plan_batch(capture: Capture, source: SampleSource, batch_size, batchnorm, dtype, device) -> int:
-    """Probe the layers on a tiny batch; return how many samples one forward pass must carry."""
+    """Probe the layers on tiny batches; return how many samples one forward pass must carry.
+
+    Two probe passes (2 and 3 samples, where there are 3) tell per-sample outputs, whose first axis
+    follows the batch size, from functions of parameters that happen to match one of them.
+    """
     available = source.available
-    probe = source.take(min(2, available) if available else 2, torch.Generator(), shuffle=False)
-    capture.forward(_to_model(probe, dtype, device), probe=True)
+    sizes = (2, 3) if available is None or available >= 3 else (available,)
+    for size in sizes:
+        try:
+            probe = source.take(size, torch.Generator(), shuffle=False)
+        except InsufficientSamplesError:
+            if size == sizes[0]:
+                raise
+            break
+        capture.forward(_to_model(probe, dtype, device), probe=True)
+
     if not capture.infos:
         found = "; ".join(f"{n}: {r}" for n, r in capture.skipped.items())
         if not found and capture.names_seen:
