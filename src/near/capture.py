@@ -255,6 +255,11 @@ class Capture:
                 roles[name] = role
         return Plan(roles, self._functional and self._functions_seen, frozenset(self.unscorable))
 
+    @property
+    def functions_called(self) -> bool:
+        """Whether a functional activation ran (as a layer or inside a custom module) so far."""
+        return self._functions_seen or bool(self._active_candidates | self._passive_candidates)
+
     # -- context management ---------------------------------------------------------------
     def __enter__(self) -> Capture:
         try:
