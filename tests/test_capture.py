@@ -239,3 +239,116 @@ def test_layers_the_probe_did_not_reach_are_scored_and_never_reported_as_never_c
     assert result.skipped == {"small": "never called"}
     with pytest.raises(near.InsufficientSamplesError, match="pass batch_size=16 or more"):
         near.score(Branching(), torch.randn(100, 8), seed=0, reinit=False, batch_size=4)
+
+
+class QuickGELU(nn.Module):
+    """CLIP's own activation, applied to sequence-first (L, N, D) or flattened data."""
+
+    def forward(self, x):
+        return x * torch.sigmoid(1.702 * x)
+
+
+class FlatSiLU(nn.Module):
+    def forward(self, x):
+        return F.silu(x.reshape(-1, x.shape[-1])).reshape(x.shape)
+
+
+@pytest.mark.parametrize("activation", [QuickGELU, FlatSiLU])
+def test_custom_activations_count_on_sequence_first_and_reshaped_data(activation):
+    class SequenceFirst(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.act = nn.Linear(16, 16), activation()
+
+        def forward(self, x):  # (N, L, D) -> (L, N, D)
+            return self.act(self.fc(x.transpose(0, 1)))
+
+    result = near.score(SequenceFirst(), torch.randn(20, 5, 16), seed=0)
+    assert [(layer.name, layer.kind, layer.size) for layer in result.layers] == [("fc", "pre", 16), ("act", "post", 16)]
+
+
+class PositiveLinear(nn.Module):
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_out, n_in) * 0.1)
+
+    def forward(self, x):
+        return F.linear(x, F.softplus(self.weight))
+
+
+def test_an_activation_of_a_weight_inside_a_layer_is_never_a_layer_even_at_the_batch_size():
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), PositiveLinear(16, 16), nn.Tanh())
+    result = near.score(model, torch.randn(100, 8), seed=0, reinit=False)
+    assert result.batch_size == 16  # softplus(W) is 16 x 16, like a 16-sample activation
+    assert [(layer.name, layer.kind) for layer in result.layers] == [
+        ("0", "pre"),
+        ("1", "post"),
+        ("2", "pre"),
+        ("3", "post"),
+    ]
+
+
+class SigmoidGateOnParameter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc, self.gate, self.alpha = nn.Linear(8, 4), nn.Sigmoid(), nn.Parameter(torch.zeros(2, 300))
+
+    def forward(self, x):
+        return self.fc(x) * self.gate(self.alpha).mean()
+
+
+def test_an_activation_module_applied_to_a_parameter_shaped_like_the_probe_is_not_a_layer():
+    result = near.score(SigmoidGateOnParameter(), torch.randn(100, 8), seed=0, reinit=False)
+    assert [layer.name for layer in result.layers] == ["fc"] and result.batch_size == 4
+
+
+class Pairs(nn.Module):
+    """Needs an even batch: it pairs up consecutive samples."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Linear(8, 16)
+
+    def forward(self, x):
+        return F.relu(self.enc(x)).view(-1, 2, 16).sum(1)
+
+
+def test_a_model_that_cannot_run_the_second_probe_batch_is_still_scored():
+    result = near.score(Pairs(), torch.randn(64, 8), seed=0, batch_size=16)
+    assert [layer.name for layer in result.layers] == ["enc", "relu()"]
+
+
+class StdConv2d(nn.Conv2d):
+    """BiT/timm weight-standardised convolution: a user subclass of a built-in layer."""
+
+    def forward(self, x):
+        w = self.weight
+        w = (w - w.mean(dim=(1, 2, 3), keepdim=True)) / (w.std(dim=(1, 2, 3), keepdim=True) + 1e-5)
+        return F.conv2d(x, w, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class HandWrittenLinear(nn.Module):
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_out, n_in) / n_in**0.5)
+
+    def forward(self, x):
+        return x @ self.weight.T
+
+
+def test_subclasses_and_hand_written_layers_find_their_neurons():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.mix, self.dw = (
+                StdConv2d(3, 32, 3, padding=1),
+                HandWrittenLinear(32, 64),
+                StdConv2d(64, 64, 3, padding=1, groups=64),
+            )
+
+        def forward(self, x):
+            y = self.mix(self.conv(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+            return self.dw(y)
+
+    result = near.score(Net(), torch.randn(10, 3, 8, 8), seed=0, reinit=False)
+    assert [(layer.name, layer.size) for layer in result.layers] == [("conv", 32), ("mix", 64), ("dw", 64)]

@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import pytest
 import torch
@@ -70,3 +71,29 @@ def test_the_default_reset_keeps_a_parents_own_scheme():
     linear = transformer.encoder.layers[0].linear1.weight
     assert linear.abs().max() <= xavier_bound and linear.abs().max() > 1 / math.sqrt(32)  # beyond kaiming's bound
     assert torch.all(transformer.encoder.layers[0].self_attn.out_proj.bias == 0)
+
+
+def test_the_default_check_skips_tied_weights_and_layers_with_their_own_reset():
+    class TruncLinear(nn.Linear):
+        def reset_parameters(self):
+            nn.init.trunc_normal_(self.weight, std=0.02)
+
+    class TiedLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.head = nn.Embedding(100, 32), nn.Linear(32, 100, bias=False)
+            self.head.weight = self.emb.weight
+
+    assert non_default_layers(nn.Sequential(TruncLinear(64, 64))) == []
+    assert non_default_layers(TiedLM()) == []
+
+
+def test_constant_parameters_without_a_reset_are_kept_without_a_warning():
+    class RMSNorm(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(d))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reset_to_default(nn.Sequential(nn.Linear(8, 8), RMSNorm(8)))

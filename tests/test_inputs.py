@@ -150,3 +150,34 @@ def test_a_random_batch_sampler_is_not_mistaken_for_repeated_samples():
     with warnings.catch_warnings():
         warnings.simplefilter("error", near.SampleReuseWarning)
         near.score(mlp(), loader, repetitions=2, seed=0)
+
+
+def test_a_list_of_single_samples_is_stacked():
+    model, x = mlp(), torch.randn(40, 8)
+    expected = near.score(model, x, seed=0, repetitions=2).scores
+    for samples in (list(x), list(x.numpy()), [(row, 0) for row in x]):
+        assert np.array_equal(near.score(model, samples, seed=0, repetitions=2).scores, expected)
+    tokens = torch.randint(0, 50, (30, 6))
+    embed = nn.Sequential(nn.Embedding(50, 16), nn.Linear(16, 16))
+    assert near.score(embed, list(tokens), seed=0).batch_size == 3  # sequences stay samples
+
+
+class ShufflingBatches:
+    """A custom batch sampler (no .sampler attribute) that shuffles."""
+
+    def __init__(self, n, size):
+        self.n, self.size = n, size
+
+    def __iter__(self):
+        order = torch.randperm(self.n).tolist()
+        return iter([order[i : i + self.size] for i in range(0, self.n, self.size)])
+
+    def __len__(self):
+        return -(-self.n // self.size)
+
+
+def test_a_custom_batch_sampler_is_not_assumed_to_repeat_its_samples():
+    data = torch.randn(100, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", near.SampleReuseWarning)
+        near.score(mlp(), DataLoader(data, batch_sampler=ShufflingBatches(100, 16)), repetitions=2, seed=0)

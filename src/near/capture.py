@@ -118,25 +118,24 @@ def _is_user_unit(module: nn.Module, activation_types: tuple[type[nn.Module], ..
 def _channels_first_by_module(output: torch.Tensor, module: nn.Module | None) -> bool | None:
     """Whether the module's neurons are on axis 1 of ``output`` (None: the module cannot tell).
 
-    A built-in module's type decides (but not a LayerNorm over several axes). A user-defined one
-    with a per-channel (1-D) ``weight`` — a hand-written LayerNorm on NHWC maps, a timm-style
-    LayerNorm2d on NCHW maps — decides by which of axis 1 and the last axis has the weight's size.
+    A user-defined module (or subclass) with a ``weight`` decides where exactly one of axis 1 and
+    the last axis has a size of the weight (a hand-written LayerNorm or Linear on NHWC maps, a
+    timm-style LayerNorm2d on NCHW maps); otherwise the module's type does (not for a LayerNorm
+    over several axes).
     """
     if module is None:
         return None
-    if not _is_user_defined(module):
-        if isinstance(module, nn.LayerNorm) and len(module.normalized_shape) > 1:
-            return None
-        if isinstance(module, _CHANNELS_FIRST):
-            return True
-        if isinstance(module, _CHANNELS_LAST):
-            return False
-        return None
     weight = getattr(module, "weight", None)
-    if isinstance(weight, torch.Tensor) and weight.dim() == 1:
-        first, last = output.shape[1] == len(weight), output.shape[-1] == len(weight)
+    if _is_user_defined(module) and isinstance(weight, torch.Tensor) and weight.dim() >= 1:
+        first, last = output.shape[1] in weight.shape, output.shape[-1] in weight.shape
         if first != last:
             return first
+    if isinstance(module, nn.LayerNorm) and len(module.normalized_shape) > 1:
+        return None
+    if isinstance(module, _CHANNELS_FIRST):
+        return True
+    if isinstance(module, _CHANNELS_LAST):
+        return False
     return None
 
 
@@ -156,11 +155,15 @@ def _hint(message: str) -> str:
     )
 
 
+_CANDIDATES = ("candidate", "weighted candidate")
+_ABSORBING = (*_CANDIDATES, "absorb", "weighted absorb")  # functional activations inside are not layers
+
+
 class _Frame:
-    __slots__ = ("name", "role", "saw_activation")
+    __slots__ = ("name", "role", "activation_sizes")
 
     def __init__(self, name: str, role: str):
-        self.name, self.role, self.saw_activation = name, role, False
+        self.name, self.role, self.activation_sizes = name, role, []
 
 
 class _FunctionalActivations(TorchFunctionMode):
@@ -211,8 +214,7 @@ class Capture:
             self.unscorable = set(plan.unscorable)
         self._roles: dict[nn.Module, tuple[str, str]] = roles
         self._handles: list = []
-        self._active_candidates: set[str] = set()
-        self._passive_candidates: set[str] = set()
+        self._probe_activation_sizes: list[dict[str, list[int]]] = []  # per probe pass: candidate -> sizes
         self._functions_seen = False
         self._reset(None, probe=True)
 
@@ -246,19 +248,35 @@ class Capture:
         activations, and naming scopes are dropped when no functional activation was seen."""
         roles = {}
         for name, role in self._roles.values():
-            if role in ("candidate", "weighted candidate"):
-                active = name in self._active_candidates - self._passive_candidates
-                role = "activation" if active else ("weighted" if role == "weighted candidate" else None)
+            if role in _CANDIDATES:
+                role = self._settle(name, role)
             elif role == "scope" and not self._functions_seen:
                 role = None
             if role is not None:
                 roles[name] = role
         return Plan(roles, self._functional and self._functions_seen, frozenset(self.unscorable))
 
-    @property
-    def functions_called(self) -> bool:
-        """Whether a functional activation ran (as a layer or inside a custom module) so far."""
-        return self._functions_seen or bool(self._active_candidates | self._passive_candidates)
+    def _settle(self, name: str, role: str) -> str | None:
+        """A custom module is an activation if it applied one to the data: the sizes of what its
+        activations returned change with the batch size between the probe passes (with a single
+        probe pass, any activation counts). One that applied them only to its parameters (a gate
+        ``x * sigmoid(α)``) keeps absorbing them, so they never count as layers."""
+        seen = [sizes.get(name) for sizes in self._probe_activation_sizes]
+        if not any(seen):
+            return "weighted" if role == "weighted candidate" else None
+        follows_data = len(seen) < 2 or seen[0] != seen[-1]
+        if follows_data:
+            return "activation"
+        return "weighted absorb" if role == "weighted candidate" else "absorb"
+
+    def probe_again(self, x: torch.Tensor) -> None:
+        """A second probe pass on another batch size; if the model cannot run it (e.g. it needs an
+        even batch), what the first pass found stands."""
+        first = (self.infos, self.skipped, self.names_seen, self._called)
+        try:
+            self.forward(x, probe=True)
+        except ModelError:
+            self.infos, self.skipped, self.names_seen, self._called = first
 
     # -- context management ---------------------------------------------------------------
     def __enter__(self) -> Capture:
@@ -294,6 +312,7 @@ class Capture:
         self.matrices: dict[str, torch.Tensor] = {}
         self.skipped: dict[str, str] = {}
         self._called: set[str] = set()
+        self._activation_sizes: dict[str, list[int]] = {}
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None, *, probe: bool = False) -> None:
         """Run the model once on ``x`` and record every scored layer's matrix (or layout, if ``probe``)."""
@@ -318,6 +337,8 @@ class Capture:
         for name, role in self._roles.values():
             if role in ("weighted", "activation") and name not in self._called:
                 self.skipped[name] = "never called"
+        if probe:
+            self._probe_activation_sizes.append(self._activation_sizes)
 
     # -- hooks ------------------------------------------------------------------------------
     def _pre_hook(self, module: nn.Module, args) -> None:
@@ -332,23 +353,22 @@ class Capture:
         name, role = self._roles[module]
         frame = self._stack.pop() if self._stack and self._stack[-1].name == name else None
         self._called.add(name)
-        candidate = role in ("candidate", "weighted candidate")
-        if candidate and frame is not None:
-            (self._active_candidates if frame.saw_activation else self._passive_candidates).add(name)
-        if candidate and frame is not None and frame.saw_activation:
+        active = role in _CANDIDATES and frame is not None and bool(frame.activation_sizes)
+        if active:
+            self._activation_sizes.setdefault(name, []).extend(frame.activation_sizes)
+        if role == "activation" or active:
             self._record(name, "post", "module", output, module)
-        elif role == "activation":
-            self._record(name, "post", "module", output, module)
-        elif role in ("weighted", "weighted candidate"):
+        elif role in ("weighted", "weighted candidate", "weighted absorb"):
             self._record(name, "pre", "module", output, module)
 
     def _on_function(self, function: str, output) -> None:
         for frame in reversed(self._stack):
             if frame.role == "activation":
                 return
-            if frame.role in ("candidate", "weighted candidate"):
-                frame.saw_activation |= self._has_sample_axis(output)  # not an activation of a parameter
+            if frame.role in _ABSORBING:
+                frame.activation_sizes.append(output.numel() if isinstance(output, torch.Tensor) else 0)
                 return
+
             if frame.role in ("scope", "weighted"):
                 owner = "" if frame.name == "<root>" else frame.name + "."
                 break
@@ -358,9 +378,6 @@ class Capture:
         self._record(f"{owner}{function}()", "post", "function", output, None)
 
     # -- matrices ---------------------------------------------------------------------------
-    def _has_sample_axis(self, output) -> bool:
-        return isinstance(output, torch.Tensor) and output.dim() >= 1 and output.shape[0] == self._batch
-
     def _wanted(self, name: str, base: str) -> bool:
         wanted = self._wanted_cache.get(name)
         if wanted is None:

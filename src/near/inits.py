@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import Counter
 from collections.abc import Callable
 
 import torch
@@ -30,22 +31,24 @@ _WEIGHT_INITS: dict[str, Callable] = {
 }
 INIT_NAMES = ("default", *_WEIGHT_INITS)
 _LAYERS = (nn.Linear, nn.modules.conv._ConvNd, nn.Bilinear)
+_JUDGED = (nn.Linear, nn.modules.conv._ConvNd)
 
 
 def reset_to_default(model: nn.Module) -> None:
-    """Re-draw every parameter with PyTorch's default initialisation; warn about any that cannot be."""
+    """Re-draw every parameter with PyTorch's default initialisation; warn about any that cannot be
+    (unless it is constant, as a re-draw would leave it)."""
     stuck = False
     for module in reversed(list(model.modules())):  # children first, so a parent's own scheme wins, as when built
         reset = getattr(module, "reset_parameters", None) or getattr(module, "_reset_parameters", None)
         if callable(reset):
             reset()
-        elif any(p is not None for p in module._parameters.values()):
+        elif any(_varies(p) for p in module._parameters.values()):
             stuck = True
     if stuck:
         stuck = [
             name or type(module).__name__
             for name, module in model.named_modules()
-            if any(p is not None for p in module._parameters.values())
+            if any(_varies(p) for p in module._parameters.values())
             and not hasattr(module, "reset_parameters")
             and not hasattr(module, "_reset_parameters")
         ]
@@ -81,16 +84,18 @@ def non_default_layers(model: nn.Module) -> list[str]:
     """Linear/Conv layers whose weights cannot come from PyTorch's default initialisation,
     U(−1/√fan_in, 1/√fan_in): a value beyond the bound (up to rounding in the weight's dtype), or
     (with 64+ weights) a spread that misses the uniform's standard deviation by more than ~9 standard
-    errors. Layers inside a module with its own reset scheme (``nn.Transformer``) are not judged."""
+    errors. Not judged: layers with their own reset scheme or inside a module with one
+    (``nn.Transformer``), and weights shared with another module (tied embeddings)."""
+    uses = Counter(id(p) for _, p in model.named_parameters(remove_duplicate=False))
     found, own_scheme = [], ()
     for name, module in model.named_modules():
         if own_scheme and name.startswith(own_scheme):
             continue
-        user_defined = not type(module).__module__.startswith("torch.")
-        if hasattr(module, "_reset_parameters") or (user_defined and hasattr(module, "reset_parameters")):
+        if _has_own_scheme(module):
             own_scheme = (*own_scheme, f"{name}." if name else "")
+            continue
         weight = getattr(module, "weight", None)
-        if not isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)) or not _materialised(weight):
+        if not isinstance(module, _JUDGED) or not _materialised(weight) or uses[id(weight)] > 1:
             continue
         rounding = 4 * torch.finfo(weight.dtype).eps
         weight = weight.detach().double()
@@ -100,6 +105,20 @@ def non_default_layers(model: nn.Module) -> list[str]:
         if weight.abs().max() > bound * (1 + rounding) or spread_off:
             found.append(name or type(module).__name__)
     return found
+
+
+def _has_own_scheme(module: nn.Module) -> bool:
+    """A built-in container that re-initialises its children, or a user class that defines a reset."""
+    if hasattr(module, "_reset_parameters"):
+        return True
+    user_classes = (cls for cls in type(module).__mro__ if not cls.__module__.startswith("torch."))
+    return any("reset_parameters" in vars(cls) for cls in user_classes)
+
+
+def _varies(parameter) -> bool:
+    """Whether a parameter holds different values: a constant one (RMSNorm's ones, a LayerScale's
+    1e-6) is what re-initialising it would give anyway, so keeping it needs no warning."""
+    return _materialised(parameter) and bool(parameter.detach().amin() != parameter.detach().amax())
 
 
 def _materialised(weight) -> bool:

@@ -3,7 +3,8 @@
 Accepted: a tensor or NumPy array (first axis = samples), a map-style ``Dataset``, an
 ``IterableDataset`` (yields single samples), a ``DataLoader`` or any iterable of batches. Labels
 (the second element of a ``(x, y)`` pair) are ignored: a tuple is one ``(inputs, labels, …)``
-batch, a list is a list of batches (or, holding numbers, nested rows of an array). Tensors,
+batch, a list is a list of batches — or, holding numbers, the nested rows of an array, or, holding
+1-D items of one length, single samples (``list(X)``). Tensors,
 datasets and lists of batches (joined once) are sampled without replacement; other iterables are
 read afresh for every draw, under the repetition's seed, so a shuffling ``DataLoader`` gives new,
 reproducible samples each repetition. A one-shot iterator is read once and kept: its samples are
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, IterableDataset, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, IterableDataset, SequentialSampler
 
 from .errors import InputError, InsufficientSamplesError
 
@@ -32,6 +33,18 @@ def _features(item):
     if isinstance(item, dict):
         raise InputError("dict samples are not supported: pass the input tensor (or an (inputs, labels) pair)")
     return item
+
+
+def _single_samples(items: list) -> bool:
+    """Whether a list holds one sample per item (``list(X)``, ``[(x_i, y_i), …]``): every item's
+    inputs are 1-D tensors or arrays of the same length. Batches are at least 2-D in practice."""
+    shapes = set()
+    for item in items:
+        features = _features(item)
+        if not isinstance(features, (torch.Tensor, np.ndarray)) or features.ndim != 1:
+            return False
+        shapes.add(features.shape)
+    return len(shapes) == 1
 
 
 def _holds_numbers(rows: list) -> bool:
@@ -78,6 +91,8 @@ class SampleSource:
             inputs = _features(inputs)
         if isinstance(inputs, list) and _holds_numbers(inputs):
             inputs = _nested_rows(inputs)
+        elif isinstance(inputs, list) and _single_samples(inputs):
+            inputs = self._stack([_features(item) for item in inputs], singles=True)
         elif isinstance(inputs, list):  # batches in memory: join once, then sample like a tensor
             self._iterable = inputs
             inputs = self._collect(None)
@@ -113,7 +128,9 @@ class SampleSource:
         """Whether every draw reads the same samples (a one-shot iterator, a non-shuffling DataLoader)."""
         source = self._iterable
         if isinstance(source, DataLoader):
-            sampler = getattr(source.batch_sampler, "sampler", source.sampler)
+            if source.batch_sampler is not None and not isinstance(source.batch_sampler, BatchSampler):
+                return False  # a custom batch sampler: it may well shuffle
+            sampler = source.batch_sampler.sampler if source.batch_sampler is not None else source.sampler
             return isinstance(sampler, (SequentialSampler, range, list, tuple))
         return isinstance(source, Iterator)
 
