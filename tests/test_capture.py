@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import near
+from near.capture import Capture
 from reference import reference_near
 
 
@@ -141,6 +142,15 @@ def test_the_size_of_a_layers_weight_decides_where_its_neurons_are():
     result = near.score(net, torch.randn(8, 3, 16, 16), seed=0, reinit=False)
     sizes = {layer.name: layer.size for layer in result.layers}
     assert sizes == {"0": 16, "1": 16, "2.dwconv": 16, "2.norm": 16, "2.pwconv1": 64, "2.gelu()": 64, "2.pwconv2": 16}
+
+
+def test_a_layernorm2d_on_maps_as_wide_as_its_channels_keeps_channels_as_neurons():
+    net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), LayerNorm2d(16), nn.GELU(), nn.Conv2d(16, 16, 1))
+    with Capture(net) as capture:  # 16 channels on 16 x 16 maps: sizes alone cannot tell the layout
+        capture.forward(torch.randn(2, 3, 16, 16), probe=True)
+    assert [(info.name, info.layout.channels_first) for info in capture.infos] == [
+        ("0", True), ("1", True), ("2", True), ("3", True),
+    ]  # fmt: skip
 
 
 def test_layernorm_over_channels_and_map_keeps_channels_as_neurons():
@@ -313,9 +323,20 @@ class Pairs(nn.Module):
         return F.relu(self.enc(x)).view(-1, 2, 16).sum(1)
 
 
+class GatedPairs(Pairs):
+    def __init__(self):
+        super().__init__()
+        self.gate = Gate(16)
+
+    def forward(self, x):
+        return F.relu(self.gate(self.enc(x))).view(-1, 2, 16).sum(1)
+
+
 def test_a_model_that_cannot_run_the_second_probe_batch_is_still_scored():
     result = near.score(Pairs(), torch.randn(64, 8), seed=0, batch_size=16)
     assert [layer.name for layer in result.layers] == ["enc", "relu()"]
+    gated = near.score(GatedPairs(), torch.randn(64, 8), seed=0, batch_size=16, reinit=False)
+    assert [layer.name for layer in gated.layers] == ["enc", "relu()"]  # the gate of a parameter stays absorbed
 
 
 class StdConv2d(nn.Conv2d):

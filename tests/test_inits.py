@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from near import OptionError
+from near import OptionError, ReinitWarning
 from near.inits import INIT_NAMES, get_init, non_default_layers, reset_to_default
 
 
@@ -86,6 +86,16 @@ def test_the_default_check_skips_tied_weights_and_layers_with_their_own_reset():
 
     assert non_default_layers(nn.Sequential(TruncLinear(64, 64))) == []
     assert non_default_layers(TiedLM()) == []
+
+
+def test_a_single_random_parameter_without_a_reset_is_warned_about():
+    class Temperature(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.t = nn.Parameter(torch.rand(1) * 5 + 0.5)
+
+    with pytest.warns(ReinitWarning, match=r"\['1'\] have parameters but no reset_parameters"):
+        reset_to_default(nn.Sequential(nn.Linear(8, 8), Temperature()))
 
 
 def test_constant_parameters_without_a_reset_are_kept_without_a_warning():

@@ -152,14 +152,11 @@ def test_a_random_batch_sampler_is_not_mistaken_for_repeated_samples():
         near.score(mlp(), loader, repetitions=2, seed=0)
 
 
-def test_a_list_of_single_samples_is_stacked():
-    model, x = mlp(), torch.randn(40, 8)
-    expected = near.score(model, x, seed=0, repetitions=2).scores
-    for samples in (list(x), list(x.numpy()), [(row, 0) for row in x]):
-        assert np.array_equal(near.score(model, samples, seed=0, repetitions=2).scores, expected)
-    tokens = torch.randint(0, 50, (30, 6))
-    embed = nn.Sequential(nn.Embedding(50, 16), nn.Linear(16, 16))
-    assert near.score(embed, list(tokens), seed=0).batch_size == 3  # sequences stay samples
+def test_a_list_of_one_dimensional_tensors_is_refused_as_ambiguous():
+    x = torch.randn(40, 8)
+    for items in (list(x), list(x.numpy()), [(row, 0) for row in x], list(DataLoader(torch.randn(40), batch_size=8))):
+        with pytest.raises(near.InputError, match=r"pass torch.stack\(items\) if each item is one sample"):
+            near.score(mlp(), items)
 
 
 class ShufflingBatches:

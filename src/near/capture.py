@@ -121,7 +121,7 @@ def _channels_first_by_module(output: torch.Tensor, module: nn.Module | None) ->
     A user-defined module (or subclass) with a ``weight`` decides where exactly one of axis 1 and
     the last axis has a size of the weight (a hand-written LayerNorm or Linear on NHWC maps, a
     timm-style LayerNorm2d on NCHW maps); otherwise the module's type does (not for a LayerNorm
-    over several axes).
+    over several axes or a subclass of one).
     """
     if module is None:
         return None
@@ -130,8 +130,8 @@ def _channels_first_by_module(output: torch.Tensor, module: nn.Module | None) ->
         first, last = output.shape[1] in weight.shape, output.shape[-1] in weight.shape
         if first != last:
             return first
-    if isinstance(module, nn.LayerNorm) and len(module.normalized_shape) > 1:
-        return None
+    if isinstance(module, nn.LayerNorm) and (len(module.normalized_shape) > 1 or _is_user_defined(module)):
+        return None  # over several axes, or a subclass that may permute (timm's LayerNorm2d)
     if isinstance(module, _CHANNELS_FIRST):
         return True
     if isinstance(module, _CHANNELS_LAST):
@@ -160,7 +160,7 @@ _ABSORBING = (*_CANDIDATES, "absorb", "weighted absorb")  # functional activatio
 
 
 class _Frame:
-    __slots__ = ("name", "role", "activation_sizes")
+    __slots__ = ("name", "role", "activation_sizes")  # sizes: (numel, has the batch size on axis 0 or 1)
 
     def __init__(self, name: str, role: str):
         self.name, self.role, self.activation_sizes = name, role, []
@@ -214,7 +214,7 @@ class Capture:
             self.unscorable = set(plan.unscorable)
         self._roles: dict[nn.Module, tuple[str, str]] = roles
         self._handles: list = []
-        self._probe_activation_sizes: list[dict[str, list[int]]] = []  # per probe pass: candidate -> sizes
+        self._probe_activation_sizes: list[dict[str, list[tuple[int, bool]]]] = []  # per probe pass: candidate -> sizes
         self._functions_seen = False
         self._reset(None, probe=True)
 
@@ -259,24 +259,30 @@ class Capture:
     def _settle(self, name: str, role: str) -> str | None:
         """A custom module is an activation if it applied one to the data: the sizes of what its
         activations returned change with the batch size between the probe passes (with a single
-        probe pass, any activation counts). One that applied them only to its parameters (a gate
-        ``x * sigmoid(α)``) keeps absorbing them, so they never count as layers."""
+        probe pass: one of them has the batch size on its first or second axis). One that applied
+        them only to its parameters (a gate ``x * sigmoid(α)``) keeps absorbing them, so they never
+        count as layers."""
         seen = [sizes.get(name) for sizes in self._probe_activation_sizes]
         if not any(seen):
             return "weighted" if role == "weighted candidate" else None
-        follows_data = len(seen) < 2 or seen[0] != seen[-1]
+        if len(seen) >= 2:
+            follows_data = seen[0] != seen[-1]
+        else:
+            follows_data = any(has_batch_axis for _, has_batch_axis in seen[0])
         if follows_data:
             return "activation"
         return "weighted absorb" if role == "weighted candidate" else "absorb"
 
-    def probe_again(self, x: torch.Tensor) -> None:
+    def probe_again(self, x: torch.Tensor) -> bool:
         """A second probe pass on another batch size; if the model cannot run it (e.g. it needs an
-        even batch), what the first pass found stands."""
+        even batch), what the first pass found stands and False is returned."""
         first = (self.infos, self.skipped, self.names_seen, self._called)
         try:
             self.forward(x, probe=True)
         except ModelError:
             self.infos, self.skipped, self.names_seen, self._called = first
+            return False
+        return True
 
     # -- context management ---------------------------------------------------------------
     def __enter__(self) -> Capture:
@@ -312,7 +318,7 @@ class Capture:
         self.matrices: dict[str, torch.Tensor] = {}
         self.skipped: dict[str, str] = {}
         self._called: set[str] = set()
-        self._activation_sizes: dict[str, list[int]] = {}
+        self._activation_sizes: dict[str, list[tuple[int, bool]]] = {}
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None, *, probe: bool = False) -> None:
         """Run the model once on ``x`` and record every scored layer's matrix (or layout, if ``probe``)."""
@@ -366,7 +372,8 @@ class Capture:
             if frame.role == "activation":
                 return
             if frame.role in _ABSORBING:
-                frame.activation_sizes.append(output.numel() if isinstance(output, torch.Tensor) else 0)
+                if isinstance(output, torch.Tensor):
+                    frame.activation_sizes.append((output.numel(), self._batch in output.shape[:2]))
                 return
 
             if frame.role in ("scope", "weighted"):

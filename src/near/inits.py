@@ -116,9 +116,15 @@ def _has_own_scheme(module: nn.Module) -> bool:
 
 
 def _varies(parameter) -> bool:
-    """Whether a parameter holds different values: a constant one (RMSNorm's ones, a LayerScale's
-    1e-6) is what re-initialising it would give anyway, so keeping it needs no warning."""
-    return _materialised(parameter) and bool(parameter.detach().amin() != parameter.detach().amax())
+    """Whether a parameter may have been drawn at random: a constant vector (RMSNorm's ones, a
+    LayerScale's 1e-6) or a scalar 0 or 1 is what re-initialising it would give anyway, so keeping
+    it needs no warning; a single random value (a drawn temperature) does."""
+    if not _materialised(parameter):
+        return False
+    values = parameter.detach()
+    if values.numel() == 1:
+        return float(values) not in (0.0, 1.0)
+    return bool(values.amin() != values.amax())
 
 
 def _materialised(weight) -> bool:

@@ -3,8 +3,8 @@
 Accepted: a tensor or NumPy array (first axis = samples), a map-style ``Dataset``, an
 ``IterableDataset`` (yields single samples), a ``DataLoader`` or any iterable of batches. Labels
 (the second element of a ``(x, y)`` pair) are ignored: a tuple is one ``(inputs, labels, …)``
-batch, a list is a list of batches — or, holding numbers, the nested rows of an array, or, holding
-1-D items of one length, single samples (``list(X)``). Tensors,
+batch, a list is a list of batches (or, holding numbers, the nested rows of an array; a list of
+1-D tensors is refused as ambiguous: samples or batches of scalars?). Tensors,
 datasets and lists of batches (joined once) are sampled without replacement; other iterables are
 read afresh for every draw, under the repetition's seed, so a shuffling ``DataLoader`` gives new,
 reproducible samples each repetition. A one-shot iterator is read once and kept: its samples are
@@ -35,16 +35,14 @@ def _features(item):
     return item
 
 
-def _single_samples(items: list) -> bool:
-    """Whether a list holds one sample per item (``list(X)``, ``[(x_i, y_i), …]``): every item's
-    inputs are 1-D tensors or arrays of the same length. Batches are at least 2-D in practice."""
-    shapes = set()
-    for item in items:
-        features = _features(item)
-        if not isinstance(features, (torch.Tensor, np.ndarray)) or features.ndim != 1:
-            return False
-        shapes.add(features.shape)
-    return len(shapes) == 1
+def _refuse_one_dimensional_items(items: list) -> None:
+    """A list of 1-D tensors is ambiguous — single samples (``list(X)``) or 1-D batches
+    (``list(loader)`` over scalars or token ids) — and guessing wrong silently changes the score."""
+    if items and all(isinstance(f := _features(item), (torch.Tensor, np.ndarray)) and f.ndim == 1 for item in items):
+        raise InputError(
+            "a list of 1-D tensors could be single samples or batches of scalars; pass torch.stack(items) "
+            "if each item is one sample, or torch.cat(items) if each item is a batch"
+        )
 
 
 def _holds_numbers(rows: list) -> bool:
@@ -91,9 +89,8 @@ class SampleSource:
             inputs = _features(inputs)
         if isinstance(inputs, list) and _holds_numbers(inputs):
             inputs = _nested_rows(inputs)
-        elif isinstance(inputs, list) and _single_samples(inputs):
-            inputs = self._stack([_features(item) for item in inputs], singles=True)
         elif isinstance(inputs, list):  # batches in memory: join once, then sample like a tensor
+            _refuse_one_dimensional_items(inputs)
             self._iterable = inputs
             inputs = self._collect(None)
         if isinstance(inputs, (torch.Tensor, np.ndarray)):

@@ -330,19 +330,19 @@ def _scoring_modes(net: nn.Module, batchnorm: str):
 def _plan_batch(capture: Capture, source: SampleSource, batch_size, batchnorm, dtype, device) -> int:
     """Probe the layers on tiny batches; return how many samples one forward pass must carry.
 
-    A second probe pass (3 samples) tells per-sample outputs, whose size follows the batch size,
-    from functions of parameters that happen to match 2.
+    A second probe pass (3 samples, or 4 for a model that needs even batches) tells per-sample
+    outputs, whose size follows the batch size, from functions of parameters that happen to match 2.
     """
     available = source.available
     probe = source.take(min(2, available) if available else 2, torch.Generator(), shuffle=False)
     capture.forward(_to_model(probe, dtype, device), probe=True)
-    if available is None or available >= 3:
+    for size in (3, 4):
         try:
-            probe = source.take(3, torch.Generator(), shuffle=False)
-        except InsufficientSamplesError:  # an iterable with only 2 samples
-            pass
-        else:
-            capture.probe_again(_to_model(probe, dtype, device))
+            probe = source.take(size, torch.Generator(), shuffle=False)
+        except InsufficientSamplesError:  # only 2 samples (or 3) to probe with
+            break
+        if capture.probe_again(_to_model(probe, dtype, device)):
+            break
 
     if not capture.infos:
         found = "; ".join(f"{n}: {r}" for n, r in capture.skipped.items())
