@@ -3,23 +3,26 @@
 What is scored (the authors' rule, extended):
 
 * **pre-activations** — outputs of every module with a ``weight`` attribute (Linear, Conv*,
-  Embedding and, unless ``norm_layers=False``, normalisation layers such as BatchNorm/LayerNorm);
-* **post-activations** — outputs of activation modules (every class of
+  Embedding and, unless ``norm_layers=False``, normalisation layers such as BatchNorm/LayerNorm)
+  and of ``nn.MultiheadAttention``;
+* **post-activations** — outputs of activation modules (the classes of
   ``torch.nn.modules.activation``, plus classes passed as ``activations=``), of **functional
   activations** called inside ``forward`` (``F.relu``, ``torch.tanh``, ``x.sigmoid()`` …, seen
-  through a :class:`torch.overrides.TorchFunctionMode`), and of user-defined leaf modules that
-  call such a function (a custom ``Swish``, ``STanh`` or learnable Swish-β counts once, as a whole).
-  A user-defined module with a ``weight`` that applies an activation inside (``relu(x @ W.T)``)
-  is one post-activation layer, not a pre- and a post-activation of the same matrix.
+  through a :class:`torch.overrides.TorchFunctionMode`), and of user-defined modules without scored
+  submodules that apply such a function to the data (a custom ``Swish``, ``STanh`` or learnable
+  Swish-β counts once, as a whole). A user-defined module with a ``weight`` that applies an
+  activation inside (``relu(x @ W.T)``) is one post-activation layer, not a pre- and a
+  post-activation of the same matrix. Activations of parameters (``softplus(W)``, a gate
+  ``x * sigmoid(α)``) are never layers: the probe passes show their size does not follow the batch.
 
 Deliberate choices: a module called several times per forward is scored once per call
 (``name``, ``name#2``, …); modules never called are reported as skipped; of a tuple output the
 first element is scored (as the authors do); outputs whose first axis is not the sample axis are
 skipped, except ``(L, N, D)`` sequence-first outputs, which are transposed. Where the neurons are
-in outputs of three or more axes follows the module type — Conv/BatchNorm/GroupNorm/pooling:
-channels first; Linear/LayerNorm/attention/Embedding: channels last (so a ``Linear`` applied to an
-NHWC map scores its last axis) — and an activation inherits the last decision made for outputs of
-its number of axes (default: 4-D and up channels first, 3-D channels last). Everything installed
+in outputs of three or more axes: see :func:`_channels_first_by_module` (the weight of a
+user-defined layer, else the module type: Conv/BatchNorm/GroupNorm/pooling channels first,
+Linear/LayerNorm/attention/Embedding channels last); an activation inherits the last decision made
+for outputs of its number of axes (default: 4-D and up channels first, 3-D channels last). Everything installed
 here (hooks, the function mode) lives only inside the ``with`` block.
 """
 
@@ -74,11 +77,10 @@ _CHANNELS_LAST = tuple(
 
 @dataclass(frozen=True)
 class Plan:
-    """What a probe pass learned: the role of each module (by name), whether functional
+    """What the probe passes learned: the role of each module (by name), whether functional
     activations occur outside activation modules (if not, later passes run without the function
-    mode), and which layer calls are not computed from the samples (an activation applied to a
-    parameter: its first axis does not follow the batch size across the probe passes), even
-    when its first axis happens to match a later batch size)."""
+    mode), and which layer calls have no sample axis in some probe pass (activations of
+    parameters), so that they are never scored even where their first axis matches a later batch."""
 
     roles: dict[str, str]
     functional: bool
