@@ -235,8 +235,9 @@ class Capture:
                 role, attention = "weighted", (*attention, name + ".")
             elif _is_weighted(module) and (norm_layers or not isinstance(module, NORM_MODULES)):
                 role = "weighted candidate" if functional and _is_user_unit(module, activation_types) else "weighted"
-            elif functional and _is_user_unit(module, activation_types) and name != "<root>":
+            elif functional and name != "<root>" and _is_user_unit(module, activation_types):
                 role = "candidate"
+
             elif functional and (next(module.children(), None) is not None or name == "<root>"):
                 role = "scope"
             else:
@@ -334,7 +335,6 @@ class Capture:
                 _FunctionalActivations(self) if self._functional else contextlib.nullcontext(),
             ):
                 self.model(x)
-
         except NearError:
             raise
         except Exception as error:
@@ -343,7 +343,7 @@ class Capture:
                 f"{x.dtype}: {error}. {_hint(str(error))}"
             ) from error
         for name, role in self._roles.values():
-            if role in ("weighted", "activation") and name not in self._called:
+            if role in ("weighted", "weighted absorb", "activation") and name not in self._called:
                 self.skipped[name] = "never called"
         if probe:
             self._probe_activation_sizes.append(self._activation_sizes)
@@ -377,7 +377,6 @@ class Capture:
                 if isinstance(output, torch.Tensor):
                     frame.activation_sizes.append((output.numel(), self._batch in output.shape[:2]))
                 return
-
             if frame.role in ("scope", "weighted"):
                 owner = "" if frame.name == "<root>" else frame.name + "."
                 break

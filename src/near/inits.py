@@ -31,7 +31,7 @@ _WEIGHT_INITS: dict[str, Callable] = {
 }
 INIT_NAMES = ("default", *_WEIGHT_INITS)
 _LAYERS = (nn.Linear, nn.modules.conv._ConvNd, nn.Bilinear)
-_JUDGED = (nn.Linear, nn.modules.conv._ConvNd)
+_JUDGED = (nn.Linear, nn.modules.conv._ConvNd)  # default: U(±1/√fan_in) on the weight
 
 
 def reset_to_default(model: nn.Module) -> None:

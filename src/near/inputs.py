@@ -61,7 +61,6 @@ def _nested_rows(rows: list) -> np.ndarray:
 
 
 def _as_tensor(value, what: str) -> torch.Tensor:
-
     if isinstance(value, torch.Tensor):
         tensor = value
     else:
@@ -140,7 +139,8 @@ class SampleSource:
             index = torch.randperm(available, generator=generator)[:n] if shuffle else torch.arange(n)
             if self._tensor is not None:
                 return self._tensor[index]
-            return self._stack([_features(self._dataset[int(i)]) for i in index], singles=True)
+            samples = [_as_tensor(_features(self._dataset[int(i)]), "every sample") for i in index]
+            return self._stack(samples, singles=True)
         with _seeded_generators_of(self._iterable, generator):
             batch = self._read(n)
         if shuffle:
@@ -160,7 +160,7 @@ class SampleSource:
             self._cache = batch
         if len(batch) < n:
             raise InsufficientSamplesError(f"the inputs yielded only {len(batch)} samples")
-        return batch[:n].clone()  # the model may change its input in place; the cache must not
+        return batch[:n].clone() if one_shot else batch[:n]  # the model may change its input in place
 
     def _collect(self, limit: int | None, allow_empty: bool = False) -> torch.Tensor | None:
         """Batches read from the iterable and joined, until ``limit`` samples (or all of them)."""
@@ -178,13 +178,12 @@ class SampleSource:
         if not parts:
             if allow_empty:
                 return None
-
             raise InputError("the inputs yielded no samples; pass at least one batch")
         return self._stack(parts, singles=False)
 
     @staticmethod
-    def _stack(parts, singles: bool) -> torch.Tensor:
-        tensors = [_as_tensor(p, "every sample" if singles else "every batch") for p in parts]
+    def _stack(tensors: list[torch.Tensor], singles: bool) -> torch.Tensor:
+        """Checked tensors joined: stacked as single samples, or concatenated as batches."""
         try:
             return torch.stack(tensors) if singles else torch.cat(tensors)
         except RuntimeError as error:

@@ -217,24 +217,13 @@ class _Models:
     """Hands out the model of each repetition, seeded, without ever touching the user's module."""
 
     def __init__(self, model, reinit: bool, init, device=None):
-        if isinstance(model, nn.Module) and not reinit and init is not None:
-            raise OptionError(
-                "init= with reinit=False would be ignored: the module's own weights are kept. Initialise "
-                "the module yourself, pass reinit=True, or pass a model factory (init= is then applied once)"
-            )
-        if isinstance(model, nn.Module) and reinit and init is None and (custom := non_default_layers(model)):
-            warnings.warn(
-                f"layers {custom[:5]} are not initialised like PyTorch's default, but reinit=True re-draws "
-                "every repetition with that default. To score your own scheme, pass a model factory or "
-                "init=; to score these exact weights, pass reinit=False.",
-                ReinitWarning,
-                stacklevel=3,
-            )
         self._init = get_init(init)
         self._explicit_init = init is not None
         self._reinit = reinit
         self._fixed: nn.Module | None = None
+        self._factory = None
         if isinstance(model, nn.Module):
+            _check_module_init(model, reinit, init)
             try:
                 self._fixed = copy.deepcopy(model)
             except Exception as error:
@@ -243,7 +232,6 @@ class _Models:
                 ) from error
             if device is not None:
                 self._fixed = self._fixed.to(device)
-            self._factory = None
         elif callable(model):
             self._factory = model
         else:
@@ -281,6 +269,24 @@ class _Models:
         except Exception as error:
             name = getattr(self._init, "__name__", type(self._init).__name__)
             raise ModelError(f"the init function {name!r} raised {type(error).__name__}: {error}") from error
+
+
+def _check_module_init(model: nn.Module, reinit: bool, init) -> None:
+    """A given module's weights are kept (``reinit=False``) or re-drawn: say so where that would
+    silently drop what the user asked for or did."""
+    if not reinit and init is not None:
+        raise OptionError(
+            "init= with reinit=False would be ignored: the module's own weights are kept. Initialise "
+            "the module yourself, pass reinit=True, or pass a model factory (init= is then applied once)"
+        )
+    if reinit and init is None and (custom := non_default_layers(model)):
+        warnings.warn(
+            f"layers {custom[:5]} are not initialised like PyTorch's default, but reinit=True re-draws "
+            "every repetition with that default. To score your own scheme, pass a model factory or "
+            "init=; to score these exact weights, pass reinit=False.",
+            ReinitWarning,
+            stacklevel=4,
+        )
 
 
 def _dtype_and_device(net: nn.Module) -> tuple[torch.dtype, torch.device]:
