@@ -1,6 +1,7 @@
 """near — estimate how good a neural network will be before training it (NEAR, ICLR 2025)."""
 
 from .errors import (
+    ArchitectureError,
     DataError,
     InputError,
     InsufficientSamplesError,
@@ -11,6 +12,8 @@ from .errors import (
     NonFiniteActivationWarning,
     NoScorableLayerError,
     OptionError,
+    ProxyError,
+    ProxyNotApplicableError,
     ReinitWarning,
     SampleReuseWarning,
     ZeroMatrixWarning,
@@ -22,6 +25,7 @@ from .score import score
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArchitectureError",
     "DataError",
     "InputError",
     "InsufficientSamplesError",
@@ -34,6 +38,8 @@ __all__ = [
     "NonFiniteActivationError",
     "NonFiniteActivationWarning",
     "OptionError",
+    "ProxyError",
+    "ProxyNotApplicableError",
     "ReinitWarning",
     "SampleReuseWarning",
     "ZeroMatrixWarning",

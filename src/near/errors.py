@@ -40,6 +40,18 @@ class DataError(NearError, ValueError):
     """A dataset name or data file could not be read."""
 
 
+class ArchitectureError(NearError, ValueError):
+    """A search-space name or architecture (arch string, channel string, cell matrix) is not valid."""
+
+
+class ProxyError(NearError, ValueError):
+    """A zero-cost proxy name or option is unknown."""
+
+
+class ProxyNotApplicableError(NearError, ValueError):
+    """A zero-cost proxy cannot be computed for this model or these inputs (the message says why)."""
+
+
 class NearWarning(UserWarning):
     """Base class of the warnings emitted by ``near``."""
 
