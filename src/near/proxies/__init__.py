@@ -1,0 +1,91 @@
+"""The zero-cost proxy zoo behind one API: every proxy returns "higher = predicted better".
+
+>>> import torch, near.proxies
+>>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+>>> float(near.proxies.compute("params", net, torch.randn(8, 4)))
+23.0
+>>> near.proxies.info("params").needs_labels
+False
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+
+from torch import nn
+
+from ..errors import ProxyError, ProxyNotApplicableError
+from ..rng import isolated_rng
+from . import basic  # noqa: F401  (registers its proxies)
+from ._registry import REGISTRY, ProxyContext, ProxyInfo, ProxyScore, info
+
+__all__ = ["ProxyContext", "ProxyInfo", "ProxyScore", "available", "compute", "compute_many", "info"]
+
+
+def available() -> list[str]:
+    """The names of every registered proxy, sorted."""
+    return sorted(REGISTRY)
+
+
+def compute(name: str, model: nn.Module, inputs, targets=None, *, seed: int = 0, device=None, **options) -> ProxyScore:
+    """One proxy's value for ``model`` on ``inputs`` (a batch, an ``(x, y)`` pair or a list of batches).
+
+    The proxy runs on its own copy of the model under ``seed`` (its randomness is reproducible and
+    the global generators are left alone); a NaN result carries the reason in ``.reason``.
+    """
+    return compute_many([name], model, inputs, targets, seed=seed, device=device, options={name: options})[name]
+
+
+def compute_many(
+    names: Iterable[str],
+    model: nn.Module,
+    inputs,
+    targets=None,
+    *,
+    seed: int = 0,
+    device=None,
+    options: dict[str, dict] | None = None,
+    on_error: str = "raise",
+) -> dict[str, ProxyScore]:
+    """Several proxies for one model, sharing the data preparation and any forward/backward pass that
+    several of them need (e.g. one loss gradient for grad_norm, snip and plain).
+
+    Each proxy's value is the same as from :func:`compute` with the same seed, whatever else is
+    computed beside it. ``on_error="nan"`` turns a :class:`ProxyNotApplicableError` into a NaN whose
+    ``.reason`` is the error message, so that one proxy that cannot apply does not lose the others.
+    ``.seconds`` of each value is the time it took (shared work counts for the first proxy using it).
+    """
+    names = list(names)
+    options = dict(options or {})
+    if on_error not in ("raise", "nan"):
+        raise ProxyError(f"on_error must be 'raise' or 'nan'; got {on_error!r}")
+    for name in names:
+        accepted = info(name).options
+        unknown = set(options.get(name, {})) - set(accepted)
+        if unknown:
+            raise ProxyError(
+                f"proxy {name!r} has no option {', '.join(sorted(map(repr, unknown)))}; "
+                f"it accepts {', '.join(accepted) or 'none'}"
+            )
+    if unknown_names := set(options) - set(names):
+        raise ProxyError(f"options given for proxies not computed: {', '.join(sorted(unknown_names))}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ProxyError(f"seed must be a non-negative integer; got {seed!r}")
+    context = ProxyContext(model, inputs, targets, device=device, seed=seed)
+    results = {}
+    for name in names:
+        start = time.perf_counter()
+        try:
+            with isolated_rng(seed):
+                value = REGISTRY[name].function(context, **options.get(name, {}))
+        except ProxyNotApplicableError as error:
+            if on_error == "raise":
+                raise
+            value = ProxyScore(math.nan, f"{name} does not apply: {error}")
+        if not isinstance(value, ProxyScore):
+            value = ProxyScore(float(value), f"{name} gave {float(value)} on this network")
+        value.seconds = time.perf_counter() - start
+        results[name] = value
+    return results

@@ -1,0 +1,60 @@
+"""Proxies read off the model itself (size, cost, weight norm) and NEAR."""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..errors import NonFiniteActivationError, NoScorableLayerError, ProxyNotApplicableError
+from ._registry import ProxyContext, ProxyScore, logits_of, proxy, weighted_layers
+
+
+@proxy("params", needs_labels=False, uses_data=False, reference="#Params (NASLib `params`, in units, not millions)")
+def params(ctx: ProxyContext) -> float:
+    """Number of parameters: Σ numel over ``named_parameters()`` whose name lacks "auxiliary".
+
+    Counted like the benchmarks' ``count_parameters`` (NATS-Bench reports it in millions; here in units).
+    """
+    return float(sum(p.numel() for name, p in ctx.model.named_parameters() if "auxiliary" not in name))
+
+
+@proxy("flops", needs_labels=False, uses_data=False, reference="FLOPs (NASLib `flops`), via torch.utils.flop_counter")
+def flops(ctx: ProxyContext) -> float:
+    """Floating-point operations of one forward pass on one sample, counted by PyTorch's ``FlopCounterMode``.
+
+    A multiply-add counts as 2 FLOPs (PyTorch's convention; NASLib's tensorwatch reports MACs·2 as
+    well for convolutions). Only the input's shape matters, not its values.
+    """
+    model = ctx.copy(train=False)
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        logits_of(model(ctx.x[:1]))
+    return float(counter.get_total_flops())
+
+
+@proxy("l2_norm", needs_labels=False, uses_data=False, reference="NASLib `l2_norm`")
+def l2_norm(ctx: ProxyContext) -> float:
+    """Σ over Conv/Linear layers of the Frobenius norm of the weight (the current weights; no data used)."""
+    with torch.no_grad():
+        return float(sum(layer.weight.norm().item() for layer in weighted_layers(ctx.model)))
+
+
+@proxy(
+    "near",
+    needs_labels=False,
+    reference="Husistein, Reiher & Eckhoff, ICLR 2025; `near.score`",
+)
+def near(ctx: ProxyContext, *, repetitions: int = 1, batchnorm: str = "batch", reinit: bool = True) -> float:
+    """NEAR: the sum of effective ranks of every layer's pre- and post-activation matrices (``near.score``).
+
+    Same sign as the paper (higher = more expressive = predicted better). The mean over
+    ``repetitions``, each with fresh weights (PyTorch's default scheme) and a fresh draw of samples.
+    """
+    from ..score import score  # the core; imported here so near.proxies loads without it first
+
+    try:
+        return score(ctx.model, ctx.x, repetitions=repetitions, batchnorm=batchnorm, reinit=reinit, seed=ctx.seed).mean
+    except NoScorableLayerError as error:
+        raise ProxyNotApplicableError(str(error)) from None
+    except NonFiniteActivationError as error:
+        return ProxyScore(float("nan"), f"near: {error}")

@@ -1,0 +1,95 @@
+"""The proxy registry, the shared context, and the proxies read off the model (params, flops, l2_norm, near)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import near
+import near.proxies as proxies
+from near.errors import InputError, ProxyError, ProxyNotApplicableError
+
+
+def small_cnn() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2)
+    )
+
+
+def test_every_proxy_has_metadata():
+    for name in proxies.available():
+        meta = proxies.info(name)
+        assert meta.name == name and meta.summary, name
+        assert isinstance(meta.needs_labels, bool) and isinstance(meta.uses_data, bool)
+
+
+def test_unknown_names_and_options_are_refused_with_the_choices():
+    net, x = small_cnn(), torch.randn(4, 3, 8, 8)
+    with pytest.raises(ProxyError, match="unknown proxy 'nope'; choose one of .*params"):
+        proxies.compute("nope", net, x)
+    with pytest.raises(ProxyError, match="no option 'reps'; it accepts repetitions"):
+        proxies.compute("near", net, x, reps=2)
+    with pytest.raises(ProxyError, match="seed must be a non-negative integer"):
+        proxies.compute("params", net, x, seed=-1)
+    with pytest.raises(InputError, match="one label per sample"):
+        proxies.compute("params", net, x, torch.zeros(3))
+    with pytest.raises(InputError, match="nn.Module"):
+        proxies.compute("params", "resnet", x)
+
+
+def test_params_is_the_exact_count():
+    net = small_cnn()
+    expected = 3 * 8 * 9 + 8 + 2 * 8 + 8 * 2 + 2
+    assert proxies.compute("params", net, torch.randn(2, 3, 8, 8)) == expected
+
+
+def test_flops_come_from_torch_counter_per_sample():
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.Flatten(), nn.Linear(8 * 6 * 6, 2, bias=False))
+    expected = 2 * (3 * 9) * 8 * 36 + 2 * 288 * 2  # 2 FLOPs per multiply-add
+    for batch in (1, 5):
+        assert proxies.compute("flops", net, torch.randn(batch, 3, 8, 8)) == expected
+
+
+def test_l2_norm_sums_per_layer_norms():
+    net = small_cnn()
+    expected = net[0].weight.norm().item() + net[5].weight.norm().item()
+    assert proxies.compute("l2_norm", net, torch.randn(2, 3, 8, 8)) == pytest.approx(expected)
+
+
+def test_near_proxy_equals_near_score_and_keeps_the_model():
+    net, x = small_cnn(), torch.randn(32, 3, 8, 8)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    value = proxies.compute("near", net, x, seed=3, repetitions=2)
+    assert value == pytest.approx(near.score(net, x, repetitions=2, seed=3).mean)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_compute_many_equals_compute_one_by_one_and_times_each():
+    net, x = small_cnn(), torch.randn(32, 3, 8, 8)
+    many = proxies.compute_many(["near", "params", "flops"], net, x, seed=1)
+    for name, value in many.items():
+        assert value == proxies.compute(name, net, x, seed=1)
+        assert value.seconds >= 0
+
+
+def test_not_applicable_becomes_nan_with_reason_on_request():
+    net = nn.Sequential(nn.Flatten(), nn.Identity())  # nothing NEAR can score
+    x = torch.randn(4, 3)
+    with pytest.raises(ProxyNotApplicableError):
+        proxies.compute("near", net, x)
+    value = proxies.compute_many(["near", "params"], net, x, on_error="nan")
+    assert math.isnan(value["near"]) and "near does not apply" in value["near"].reason
+    assert value["params"] == 0 and value["params"].reason is None
+
+
+def test_labels_come_from_tuples_or_targets_and_are_required_when_needed():
+    ctx = proxies.ProxyContext(small_cnn(), (torch.randn(4, 3, 8, 8), torch.arange(4)))
+    assert ctx.labels("x").tolist() == [0, 1, 2, 3]
+    ctx = proxies.ProxyContext(small_cnn(), [torch.randn(2, 3, 8, 8), torch.randn(2, 3, 8, 8)])
+    assert len(ctx.batches) == 2 and ctx.x.shape[0] == 4
+    with pytest.raises(ProxyNotApplicableError, match="grad_norm needs labels: pass targets="):
+        ctx.labels("grad_norm")
