@@ -18,7 +18,7 @@ from torch import nn
 
 from ..errors import ProxyError, ProxyNotApplicableError
 from ..rng import isolated_rng
-from . import basic  # noqa: F401  (registers its proxies)
+from . import basic, gradient, jacobian, meco, patterns, zen  # noqa: F401  (each registers its proxies)
 from ._registry import REGISTRY, ProxyContext, ProxyInfo, ProxyScore, info
 
 __all__ = ["ProxyContext", "ProxyInfo", "ProxyScore", "available", "compute", "compute_many", "info"]
