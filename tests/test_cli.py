@@ -284,3 +284,168 @@ def test_installed_console_script_end_to_end():
     assert payload["model"] == SMALL and payload["data"] == "digits" and payload["repetitions"] == 2
     assert payload["scores"] == pytest.approx(list(expected.scores), rel=1e-9)
     assert payload["batch_size"] == expected.batch_size == 128
+
+
+# ---------------------------------------------------------------- near size / near select (issue 3)
+
+SIZE_WIDTHS = "8,16,32,64,128"
+
+
+def test_size_json_contract_matches_the_api(runner):
+    result = invoke(
+        runner,
+        "size",
+        "--data",
+        "digits",
+        "--hidden-layers",
+        "2",
+        "--widths",
+        SIZE_WIDTHS,
+        "--repetitions",
+        "2",
+        "--seed",
+        "3",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    api = near.estimate_layer_sizes(
+        load_data("digits").x, 2, widths=(8, 16, 32, 64, 128), repetitions=2, seed=3, warn=False
+    )
+    assert out["sizes"] == list(api.sizes) and len(out["layers"]) == 2
+    for layer, expected in zip(out["layers"], api.layers):
+        assert {"size", "alpha", "beta", "gamma", "widths", "relative_scores"} <= set(layer)
+        assert layer["size"] == expected.size and layer["widths"] == [8, 16, 32, 64, 128]
+        assert layer["gamma"] == pytest.approx(expected.gamma) and len(layer["relative_scores"]) == 5
+    assert out["architecture"] == [64, *api.sizes, 10]  # outputs = classes of digits
+
+
+def test_size_text_plot_and_user_file(runner, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "signals.npz"
+    np.savez(path, x=rng.normal(size=(300, 12)).astype("float32"), y=rng.integers(0, 4, 300))
+    result = invoke(
+        runner,
+        "size",
+        "-d",
+        str(path),
+        "-k",
+        "1",
+        "--widths",
+        SIZE_WIDTHS,
+        "-r",
+        "1",
+        "--plot",
+        str(tmp_path / "plots"),
+        "--threshold",
+        "0.01",
+        "--activation",
+        "tanh",
+    )
+    assert result.exit_code == 0, result.output
+    assert "estimated sizes:" in result.stdout and "layer 1: size" in result.stdout
+    assert (tmp_path / "plots" / "layer1.png").read_bytes()[:4] == b"\x89PNG"
+    assert "MLP 12-" in result.stdout and "-4 (tanh" in result.stdout  # 12 features, 4 classes in the file
+
+
+def test_select_json_contract_matches_the_api(runner):
+    result = invoke(
+        runner,
+        "select",
+        "--data",
+        "digits",
+        "--hidden",
+        "32,32",
+        "--activations",
+        "relu,tanhshrink",
+        "--inits",
+        "kaiming_uniform,uniform",
+        "--repetitions",
+        "2",
+        "--seed",
+        "1",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["results"]
+    data = load_data("digits")
+    api = near.select(
+        data.x,
+        (32, 32),
+        activations=["relu", "tanhshrink"],
+        inits=["kaiming_uniform", "uniform"],
+        labels=data.y,
+        repetitions=2,
+        seed=1,
+    )
+    assert [(r["activation"], r["init"], r["rank"]) for r in rows] == [(r.activation, r.init, r.rank) for r in api.rows]
+    assert [r["mean"] for r in rows] == pytest.approx([r.mean for r in api.rows])
+    assert rows[0]["rank"] == 1 and rows[0]["mean"] == max(r["mean"] for r in rows)
+    assert all({"activation", "init", "mean", "std", "rank"} <= set(r) for r in rows)
+    assert {r["init"] for r in rows if r["bad"]} >= {"uniform"}
+
+
+def test_select_verify_on_a_builtin(runner, tmp_path):
+    result = invoke(
+        runner,
+        "select",
+        "-d",
+        "iris",
+        "--hidden",
+        "16",
+        "--activations",
+        "relu",
+        "--inits",
+        "default,uniform",
+        "-r",
+        "2",
+        "--verify",
+        "--seeds",
+        "0,1",
+        "--plot",
+        str(tmp_path / "s.png"),
+    )
+    assert result.exit_code == 0, result.output
+    assert "test loss" in result.stdout and "Spearman" in result.stdout
+    assert (tmp_path / "s.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragments"),
+    [
+        (["size", "-d", "digits", "-k", "1", "--threshold", "0"], 2, ["'--threshold'", "0<x<1"]),
+        (["size", "-d", "digits", "-k", "1", "--threshold", "1.5"], 2, ["'--threshold'"]),
+        (["size", "-d", "digits", "-k", "0"], 2, ["'--hidden-layers'"]),
+        (["size", "-d", "digits", "-k", "1", "--widths", "8,a"], 2, ["'--widths'", "comma-separated list of integers"]),
+        (["size", "-d", "digits", "-k", "1", "--widths", "1,8,16,32"], 1, ["widths must be at least 2"]),
+        (["size", "-d", "digits", "-k", "1", "--widths", "8,16,32"], 1, ["too few to fit", "at least 4"]),
+        (["size", "-d", "iris", "-k", "1", "--widths", "8,16,32,256"], 1, ["256 needs 256 samples but only 150"]),
+        (["size", "-d", "digits", "-k", "1", "--activation", "swish"], 2, ["unknown activation 'swish'", "stanh"]),
+        (["size", "-d", "digits", "-k", "1", "--init", "he"], 2, ["unknown init 'he'", "xavier_uniform"]),
+        (["size", "-d", "digitz", "-k", "1"], 1, ["unknown dataset 'digitz'"]),
+        (["select", "-d", "digits", "--activations", "relu,swish"], 2, ["unknown activation 'swish'"]),
+        (["select", "-d", "digits", "--inits", "zeros"], 2, ["unknown init 'zeros'", "orthogonal"]),
+        (["select", "-d", "digits", "--hidden", "0"], 2, ["'--hidden'"]),
+        (["select", "-d", "iris", "--hidden", "200"], 1, ["needs 200 samples", "Pass at least 200 samples"]),
+        (["select", "-d", "digits", "--bad-below", "2"], 2, ["'--bad-below'"]),
+        (["select", "-d", "digits", "--seeds", "-1"], 2, ["'--seeds'"]),
+    ],
+)
+def test_size_and_select_bad_input_is_a_message(runner, args, code, fragments):
+    result = invoke(runner, *args)
+    assert result.exit_code == code, result.output
+    assert result.stdout == "" and "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+
+
+def test_verify_needs_labels(runner, tmp_path):
+    import numpy as np
+
+    path = tmp_path / "x.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(100, 4)).astype("float32"))
+    for args in (["size", "-k", "1", "--widths", "8,16,32,64"], ["select", "--hidden", "8"]):
+        result = invoke(runner, *args, "-d", str(path), "--verify")
+        assert result.exit_code == 1 and "needs labels" in result.stderr

@@ -21,15 +21,19 @@ from .errors import (
 from .rank import effective_rank, effective_ranks
 from .result import LayerScore, NearResult
 from .score import score
+from .selection import SelectionResult, SelectionRow, select
+from .sizing import FitError, LayerSizeEstimate, SizingResult, SizingWarning, estimate_layer_sizes, verify_sizes
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ArchitectureError",
     "DataError",
+    "FitError",
     "InputError",
     "InsufficientSamplesError",
     "LayerScore",
+    "LayerSizeEstimate",
     "ModelError",
     "NearError",
     "NearResult",
@@ -42,8 +46,15 @@ __all__ = [
     "ProxyNotApplicableError",
     "ReinitWarning",
     "SampleReuseWarning",
+    "SelectionResult",
+    "SelectionRow",
+    "SizingResult",
+    "SizingWarning",
     "ZeroMatrixWarning",
     "effective_rank",
     "effective_ranks",
+    "estimate_layer_sizes",
     "score",
+    "select",
+    "verify_sizes",
 ]

@@ -11,16 +11,20 @@ import json
 import sys
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import torch
 
 from . import __version__
+from .activations import ACTIVATIONS
 from .data import BUILTIN_DATASETS, load_data
 from .errors import ModelError, NearError
 from .inits import INIT_NAMES
 from .options import BATCHNORM_MODES
 from .score import score
+from .selection import BAD_BELOW, DEFAULT_ACTIVATIONS, DEFAULT_INITS, resolve_activation, resolve_init, select
+from .sizing import DEFAULT_REPETITIONS, DEFAULT_THRESHOLD, PARTS, estimate_layer_sizes, verify_sizes
 from .spec import bind_data, load_factory
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -38,6 +42,8 @@ def main() -> None:
       near datasets
       near score near.models:mlp --data digits --repetitions 8
       near score my_models.py:build --data images.npz --json
+      near size --data digits --hidden-layers 2
+      near select --data digits --hidden 64,64 --inits kaiming_uniform,uniform
     """
 
 
@@ -189,6 +195,361 @@ def score_command(
         f"{result.repetitions} repetition{'s' * (result.repetitions != 1)}, seed {result.seed}"
     )
     click.echo(result.table())
+
+
+def _int_list(minimum: int = 1):
+    """A callback: ``"8,16,32"`` → ``(8, 16, 32)``; anything else is a usage error naming the option."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+        if value is None:
+            return None
+        try:
+            numbers = tuple(int(part) for part in value.split(",") if part.strip())
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a comma-separated list of integers, e.g. 8,16,32") from None
+        if not numbers or min(numbers) < minimum:
+            raise click.BadParameter(f"{value!r}: give integers of at least {minimum}, separated by commas")
+        return numbers
+
+    return callback
+
+
+def _float_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        numbers = tuple(float(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers, e.g. 0.5,1,2") from None
+    if not numbers or min(numbers) <= 0:
+        raise click.BadParameter(f"{value!r}: give positive numbers, e.g. 0.5,1,2")
+    return numbers
+
+
+def _names(resolve):
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        names = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        try:
+            for name in names:
+                resolve(name)
+        except NearError as error:
+            raise click.BadParameter(str(error)) from None
+        if not names or len(set(names)) != len(names):
+            raise click.BadParameter(f"{value!r}: give distinct names separated by commas")
+        return names
+
+    return callback
+
+
+def _single_name(resolve):
+    names = _names(resolve)
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        checked = names(ctx, param, value)
+        if checked is not None and len(checked) != 1:
+            raise click.BadParameter(f"{value!r}: give one name")
+        return None if checked is None else checked[0]
+
+    return callback
+
+
+def _load(data_spec: str, needs_labels: bool):
+    try:
+        data = load_data(data_spec)
+    except NearError as error:
+        raise click.ClickException(str(error)) from None
+    if needs_labels and data.y is None:
+        raise click.ClickException(
+            f"--verify trains classifiers and needs labels, but {data_spec} has none; use a .npz with "
+            "'labels'/'y' or a .csv with a label column"
+        )
+    return data
+
+
+_DATA_OPTION = click.option(
+    "--data",
+    "-d",
+    "data_spec",
+    required=True,
+    metavar="DATA",
+    help="A built-in dataset (see `near datasets`) or a .npz, .npy or .csv file.",
+)
+_OUTPUTS_OPTION = click.option(
+    "--outputs", type=click.IntRange(min=1), default=None, help="Output layer width. Default: classes in DATA."
+)
+_SEEDS_OPTION = click.option(
+    "--seeds",
+    "training_seeds",
+    callback=_int_list(0),
+    default="0,1,2",
+    show_default=True,
+    metavar="S1,S2,…",
+    help="Training seeds for --verify (non-negative integers).",
+)
+_JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON object and nothing else.")
+
+
+@main.command("size")
+@_DATA_OPTION
+@click.option("--hidden-layers", "-k", type=click.IntRange(min=1), required=True, help="Number of hidden layers.")
+@click.option(
+    "--widths",
+    callback=_int_list(),
+    metavar="W1,W2,…",
+    help="Candidate widths (>= 4, each at most the number of samples). Default: 8,16,…,min(1024, samples).",
+)
+@click.option(
+    "--threshold",
+    "-t",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="Slope fraction t defining the width s* = t^(1/(γ-1)); smaller gives wider layers.",
+)
+@click.option(
+    "--repetitions",
+    "-r",
+    type=click.IntRange(min=1),
+    default=DEFAULT_REPETITIONS,
+    show_default=True,
+    help="Fresh weights and samples per candidate width; relative scores are their mean.",
+)
+@click.option("--seed", "-s", type=click.IntRange(min=0), default=0, show_default=True, help="Makes it reproducible.")
+@click.option(
+    "--activation",
+    callback=_single_name(resolve_activation),
+    default="silu",
+    show_default=True,
+    help=f"One of {', '.join(ACTIVATIONS)}.",
+)
+@click.option(
+    "--init",
+    callback=_single_name(resolve_init),
+    default="default",
+    show_default=True,
+    help=f"One of {', '.join(INIT_NAMES)}.",
+)
+@click.option(
+    "--part",
+    type=click.Choice(PARTS),
+    default="both",
+    show_default=True,
+    help="Matrices of the sized layer that count: pre- and post-activation, or one of them.",
+)
+@_OUTPUTS_OPTION
+@click.option(
+    "--plot",
+    "plot_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Write layer1.png … (relative score, fit, estimate) into DIR.",
+)
+@click.option("--verify", is_flag=True, help="Train MLPs with widths around the estimate and report test loss.")
+@click.option(
+    "--factors",
+    callback=_float_list,
+    default="0.25,0.5,1,2,4",
+    show_default=True,
+    metavar="F1,F2,…",
+    help="With --verify: the hidden widths trained are the estimate times each factor.",
+)
+@_SEEDS_OPTION
+@_JSON_OPTION
+def size_command(
+    data_spec,
+    hidden_layers,
+    widths,
+    threshold,
+    repetitions,
+    seed,
+    activation,
+    init,
+    part,
+    outputs,
+    plot_dir,
+    verify,
+    factors,
+    training_seeds,
+    as_json,
+) -> None:
+    """Estimate the hidden-layer widths of an MLP on DATA, layer by layer, from NEAR.
+
+    Per layer (earlier layers fixed at their estimates): relative NEAR score = score / width for each
+    candidate width, a fit a + b·s^c with (1, 1) prepended, and the width where the fitted slope has
+    fallen to the threshold fraction of its value at width 1.
+
+    \b
+    Examples:
+      near size --data digits --hidden-layers 2
+      near size --data mnist.npz -k 2 --widths 16,32,64,128,256,512 --plot plots/ --json
+      near size --data digits -k 2 --verify --seeds 0,1,2
+    """
+    data = _load(data_spec, verify)
+    outputs = outputs or data.num_classes or 10
+    progress = _stderr_is_terminal()
+    try:
+        with _warnings_to_stderr():
+            result = estimate_layer_sizes(
+                data.x,
+                hidden_layers,
+                outputs=outputs,
+                widths=widths,
+                threshold=threshold,
+                repetitions=repetitions,
+                seed=seed,
+                activation=activation,
+                init=init,
+                part=part,
+                progress=progress,
+            )
+            plots = [str(p) for p in result.plot(plot_dir)] if plot_dir else []
+            verification = None
+            if verify:
+                verification = verify_sizes(
+                    result, data.x, data.y, factors=factors, seeds=training_seeds, progress=progress
+                )
+                if plot_dir:
+                    plots.append(str(verification.plot(Path(plot_dir) / "loss_vs_parameters.png")))
+    except NearError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        out = {"data": data_spec, **result.to_dict(), "plots": plots}
+        if verification is not None:
+            out["verification"] = verification.to_dict()
+        click.echo(json.dumps(out))
+        return
+    click.echo(f"Layer sizes on {data_spec} ({len(data)} samples), {result.seconds:.1f} s")
+    click.echo(result.table())
+    click.echo(f"estimated sizes: {','.join(map(str, result.sizes))}")
+    if verification is not None:
+        click.echo(verification.table())
+    for path in plots:
+        click.echo(f"plot: {path}")
+
+
+@main.command("select")
+@_DATA_OPTION
+@click.option(
+    "--hidden",
+    callback=_int_list(),
+    default="200,200",
+    show_default=True,
+    metavar="H1,H2,…",
+    help="Hidden layer widths of the MLP (each needs that many samples).",
+)
+@click.option(
+    "--activations",
+    callback=_names(resolve_activation),
+    default=",".join(DEFAULT_ACTIVATIONS),
+    show_default=True,
+    metavar="A1,A2,…",
+    help="Activation names.",
+)
+@click.option(
+    "--inits",
+    callback=_names(resolve_init),
+    default=",".join(DEFAULT_INITS),
+    show_default=True,
+    metavar="I1,I2,…",
+    help="Initialisation names (uniform = U(0, 1)).",
+)
+@click.option("--repetitions", "-r", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option(
+    "--seed",
+    "-s",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="The same seed (sample draws) for every cell.",
+)
+@_OUTPUTS_OPTION
+@click.option(
+    "--bad-below",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=BAD_BELOW,
+    show_default=True,
+    help="Flag cells below this fraction of the best mean NEAR (and > 3 std below it).",
+)
+@click.option("--verify", is_flag=True, help="Also train every cell and report test loss/accuracy and Spearman rho.")
+@_SEEDS_OPTION
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="PNG",
+    help="With --verify: write NEAR vs test loss to this PNG.",
+)
+@_JSON_OPTION
+def select_command(
+    data_spec,
+    hidden,
+    activations,
+    inits,
+    repetitions,
+    seed,
+    outputs,
+    bad_below,
+    verify,
+    training_seeds,
+    plot_path,
+    as_json,
+) -> None:
+    """Rank activation functions x weight initialisations of an MLP on DATA by NEAR.
+
+    Rank 1 = highest mean NEAR. Cells far below the best (see --bad-below) are flagged as clearly
+    bad: NEAR reliably singles those out, not the fine order among close cells.
+
+    \b
+    Examples:
+      near select --data digits --hidden 64,64 --activations relu,tanh,tanhshrink --inits kaiming_uniform,uniform
+      near select --data mnist.npz --hidden 200,200 --verify --seeds 0,1,2,3,4 --json
+    """
+    data = _load(data_spec, verify)
+    try:
+        with _warnings_to_stderr():
+            result = select(
+                data.x,
+                hidden,
+                activations=activations,
+                inits=inits,
+                outputs=outputs or data.num_classes,
+                labels=data.y,
+                repetitions=repetitions,
+                seed=seed,
+                bad_below=bad_below,
+                verify=verify,
+                training_seeds=training_seeds,
+                progress=_stderr_is_terminal(),
+            )
+            plots = []
+            if verify and plot_path:
+                from .plots import plot_near_vs_loss
+
+                rows = result.rows
+                plots.append(
+                    str(
+                        plot_near_vs_loss(
+                            [r.mean for r in rows],
+                            [float(r.test_loss.mean()) for r in rows],
+                            [f"{r.activation}/{r.init}" for r in rows],
+                            [r.bad for r in rows],
+                            plot_path,
+                        )
+                    )
+                )
+    except NearError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps({"data": data_spec, **result.to_dict(), "plots": plots}))
+        return
+    click.echo(f"Activation x initialisation on {data_spec} ({len(data)} samples)")
+    click.echo(result.table())
+    for path in plots:
+        click.echo(f"plot: {path}")
 
 
 @main.command("datasets")

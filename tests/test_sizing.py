@@ -1,0 +1,266 @@
+"""Layer-size estimation: the fit, the estimate, the iterative scheme, the semantics and every bad input."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import near
+from near.data import load_data
+from near.errors import InsufficientSamplesError, OptionError
+from near.selection import resolve_init
+from near.sizing import (
+    FitError,
+    SizingWarning,
+    default_widths,
+    draw_repetition,
+    fit_power_law,
+    layer_relative_scores,
+    power_law,
+    size_from_fit,
+)
+
+SMALL = (8, 16, 32, 64, 128)
+
+
+@pytest.fixture(scope="module")
+def digits() -> torch.Tensor:
+    return load_data("digits").x
+
+
+def quiet(**kwargs):
+    kwargs.setdefault("warn", False)
+    return kwargs
+
+
+@pytest.mark.parametrize("alpha, beta, gamma", [(0.2, 0.8, -0.4), (-0.5, 1.5, -0.1), (0.05, 0.95, -1.2)])
+def test_fit_recovers_a_known_power_law(alpha, beta, gamma):
+    widths = np.array([8, 16, 32, 64, 128, 256, 512])
+    fit = fit_power_law(widths, power_law(widths, alpha, beta, gamma))
+    assert (fit.alpha, fit.beta, fit.gamma) == pytest.approx((alpha, beta, gamma), rel=1e-4, abs=1e-6)
+    assert fit.r2 == pytest.approx(1.0) and fit.nrmse < 1e-6
+
+
+def test_fit_prepends_the_point_one_one():
+    """A curve through (1, 1) fits exactly; shifting the data off it leaves a residual at s = 1."""
+    widths = np.array([8, 16, 32, 64, 128])
+    exact = fit_power_law(widths, power_law(widths, 0.3, 0.7, -0.5))
+    off = fit_power_law(widths, power_law(widths, 0.3, 0.7, -0.5) + 0.2)
+    assert exact.nrmse < 1e-6 < off.nrmse
+
+
+@pytest.mark.parametrize("gamma, threshold", [(-1.0, 0.005), (-0.3, 0.005), (0.5, 0.01), (-2.0, 0.1)])
+def test_estimate_is_where_the_slope_falls_to_the_threshold(gamma, threshold):
+    s = size_from_fit(gamma, threshold)
+    assert s == pytest.approx(threshold ** (1 / (gamma - 1)))
+    slope = lambda x: gamma * x ** (gamma - 1)  # noqa: E731 - f'(s) up to the factor β
+    assert slope(s) / slope(1.0) == pytest.approx(threshold)
+
+
+def test_gamma_near_zero_gives_one_over_threshold():
+    assert size_from_fit(-1e-6, 0.005) == pytest.approx(200, rel=1e-4)
+
+
+@pytest.mark.parametrize("gamma", [1.0, 1.5])
+def test_no_estimate_without_a_decaying_slope(gamma):
+    with pytest.raises(FitError, match="not below 1.*more repetitions"):
+        size_from_fit(gamma)
+
+
+def test_rising_relative_scores_are_flagged_as_a_poor_fit():
+    """Relative scores that grow with width are no power-law decay: the estimate comes with a warning."""
+    widths = (8, 16, 32, 64, 128)
+    rising = np.tile(power_law(np.array(widths), 0.5, 0.5, 1.2), (2, 1))
+    estimate = near.sizing._estimate(1, widths, rising, (), 0.005)
+    assert any("fits the relative scores poorly" in w for w in estimate.warnings)
+
+
+def test_non_converging_fit_is_a_fit_error_not_a_scipy_traceback(monkeypatch):
+    import scipy.optimize
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("Optimal parameters not found: Number of calls to function has reached maxfev = 10000.")
+
+    monkeypatch.setattr(scipy.optimize, "curve_fit", fail)
+    with pytest.raises(FitError, match="did not converge.*more repetitions.*wider range"):
+        fit_power_law([8, 16, 32, 64], [0.9, 0.8, 0.6, 0.4])
+    with pytest.raises(FitError, match="NaN"):
+        fit_power_law([8, 16, 32, 64], [0.9, math.nan, 0.6, 0.4])
+
+
+@pytest.mark.parametrize("init", ["default", "xavier_uniform"])
+def test_relative_score_is_the_layers_near_score_per_neuron_and_matrix(digits, init):
+    """The fast path (shared prefix, sliced widths for fan-in-only inits) gives exactly what near.score
+    gives for that layer's pre- and post-activation of the equivalent MLP on the same samples."""
+    x = digits.flatten(1)
+    name, init_fn = resolve_init(init)
+    sliceable = init == "default"
+    widths = (8, 16, 32, 64)
+    rel = layer_relative_scores(
+        x, (20,), widths, activation=nn.SiLU, init=init_fn, sliceable=sliceable, seed=3, layer=2
+    )
+    prefix, sized, index = draw_repetition(x, (20,), widths, nn.SiLU, init_fn, sliceable, 3, 2, 0)
+    assert isinstance(sized, nn.Linear) == sliceable
+    for j, s in enumerate(widths):
+        layer = nn.Linear(20, s)
+        source = sized if sliceable else sized[s]
+        with torch.no_grad():
+            layer.weight.copy_(source.weight[:s])
+            layer.bias.copy_(source.bias[:s])
+        model = nn.Sequential(*prefix, layer, nn.SiLU())
+        expected = near.score(model, x[index][:s], reinit=False, shuffle=False, layers=["2", "3"])
+        assert rel[0, j] == pytest.approx(expected.mean / (2 * s), rel=1e-12)
+
+
+def test_part_selects_the_matrices(digits):
+    x = digits.flatten(1)
+    _, init_fn = resolve_init(None)
+    common = dict(activation=nn.Tanh, init=init_fn, sliceable=True, seed=1)
+    both, pre, post = (layer_relative_scores(x, (), SMALL, part=p, **common) for p in ("both", "pre", "post"))
+    np.testing.assert_allclose(both, (pre + post) / 2)
+
+
+def test_sizing_is_iterative_earlier_layers_fixed_at_their_estimates(digits):
+    result = near.estimate_layer_sizes(digits, 3, widths=SMALL, repetitions=2, seed=5, **quiet())
+    assert [e.fixed for e in result.layers] == [(), result.sizes[:1], result.sizes[:2]]
+    _, init_fn = resolve_init(None)
+    again = layer_relative_scores(
+        digits.flatten(1),
+        result.sizes[:1],
+        SMALL,
+        activation=nn.SiLU,
+        init=init_fn,
+        sliceable=True,
+        repetitions=2,
+        seed=5,
+        layer=2,
+    )
+    np.testing.assert_allclose(result.layers[1].relative_scores, again.mean(axis=0))
+
+
+def test_result_reports_fit_estimate_and_scores(digits):
+    result = near.estimate_layer_sizes(digits, 2, widths=SMALL, repetitions=3, seed=0, outputs=10, **quiet())
+    assert result.architecture == (64, *result.sizes, 10)
+    for e in result.layers:
+        assert e.size == max(1, round(e.size_exact))
+        assert e.size_exact == pytest.approx(size_from_fit(e.gamma, 0.005))
+        assert e.widths == SMALL and len(e.relative_scores) == len(e.relative_stds) == len(SMALL)
+        assert all(0 < r <= 1 for r in e.relative_scores) and all(d > 0 for d in e.relative_stds)
+        assert list(e.relative_scores) == sorted(e.relative_scores, reverse=True)
+    data = result.to_dict()
+    assert data["sizes"] == list(result.sizes)
+    assert {"size", "alpha", "beta", "gamma", "widths", "relative_scores", "r2", "nrmse"} <= set(data["layers"][0])
+    assert "layer 2" in result.table() and "relative score" in result.table()
+
+
+def test_seed_reproduces_and_other_seeds_differ(digits):
+    first, again, other = (
+        near.estimate_layer_sizes(digits, 1, widths=SMALL, repetitions=2, seed=s, **quiet()) for s in (1, 1, 2)
+    )
+    assert first.layers == again.layers
+    assert first.layers[0].relative_scores != other.layers[0].relative_scores
+
+
+def test_global_rng_untouched(digits):
+    before = torch.random.get_rng_state()
+    np_before = np.random.get_state()[1].copy()
+    near.estimate_layer_sizes(digits, 1, widths=SMALL, repetitions=1, seed=0, **quiet())
+    assert torch.equal(before, torch.random.get_rng_state()) and np.array_equal(np_before, np.random.get_state()[1])
+
+
+def test_smaller_threshold_gives_wider_layers(digits):
+    wide, narrow = (
+        near.estimate_layer_sizes(digits, 1, widths=SMALL, repetitions=2, threshold=t, seed=0, **quiet())
+        for t in (0.001, 0.05)
+    )
+    assert wide.sizes[0] > narrow.sizes[0]
+
+
+def test_estimate_outside_the_candidate_range_is_warned_with_a_remedy():
+    wine = load_data("wine").x  # 178 samples: widths up to 128, while the estimate lies above
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = near.estimate_layer_sizes(wine, 1, repetitions=2, seed=0)
+    messages = [str(w.message) for w in caught if issubclass(w.category, SizingWarning)]
+    assert any("above the widest candidate width 128" in m and "add candidate widths" in m for m in messages)
+    assert any("above the widest" in w for w in result.layers[0].warnings)
+
+
+def test_poor_fit_and_log_like_fit_are_warned(digits, monkeypatch):
+    monkeypatch.setattr(near.sizing, "POOR_FIT_NRMSE", 0.0)
+    monkeypatch.setattr(near.sizing, "LOG_LIKE_GAMMA", 10.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        near.estimate_layer_sizes(digits, 1, widths=SMALL, repetitions=2, seed=0)
+    messages = [str(w.message) for w in caught if issubclass(w.category, SizingWarning)]
+    assert any("fits the relative scores poorly" in m and "more repetitions" in m for m in messages)
+    assert any("close to 0" in m and "1/t = 200" in m for m in messages)
+
+
+def test_custom_activation_and_init_function(digits):
+    calls = []
+
+    def scaled_normal(model):
+        calls.append(model)
+        for m in model.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, std=1 / math.sqrt(m.in_features))
+
+    result = near.estimate_layer_sizes(
+        digits, 1, widths=SMALL, repetitions=1, activation=near.activations.STanh, init=scaled_normal, **quiet()
+    )
+    assert (result.activation, result.init) == ("STanh", "scaled_normal")
+    assert len(calls) == len(SMALL)  # an opaque init function: every width is built, never sliced
+
+
+def test_plot_per_layer(tmp_path, digits):
+    result = near.estimate_layer_sizes(digits, 2, widths=SMALL, repetitions=1, **quiet())
+    paths = result.plot(tmp_path / "plots")
+    assert [p.name for p in paths] == ["layer1.png", "layer2.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+
+
+def test_default_widths_follow_the_number_of_samples():
+    assert default_widths(5000) == (8, 16, 32, 64, 128, 256, 512, 1024)
+    assert default_widths(300) == (8, 16, 32, 64, 128, 256)
+    with pytest.raises(InsufficientSamplesError, match="at least 64 samples"):
+        default_widths(40)
+
+
+@pytest.mark.parametrize(
+    "options, error, fragment",
+    [
+        ({"threshold": 0}, OptionError, "threshold must be a fraction strictly between 0 and 1"),
+        ({"threshold": 1.0}, OptionError, "strictly between 0 and 1"),
+        ({"threshold": -0.1}, OptionError, "threshold"),
+        ({"threshold": "0.01"}, OptionError, "threshold"),
+        ({"widths": [1, 8, 16, 32]}, OptionError, "at least 2"),
+        ({"widths": [8, 16, 16, 32]}, OptionError, "twice"),
+        ({"widths": [8, 16, 32]}, OptionError, "too few to fit.*at least 4"),
+        ({"widths": [8, 16, 0, 32]}, OptionError, "positive integers"),
+        ({"widths": [8, 16, 32, 4096]}, InsufficientSamplesError, "4096 needs 4096 samples but only 1797"),
+        ({"hidden_layers": 0}, OptionError, "hidden_layers must be a positive integer"),
+        ({"repetitions": 0}, OptionError, "repetitions"),
+        ({"outputs": 0}, OptionError, "outputs"),
+        ({"seed": -1}, OptionError, "seed"),
+        ({"part": "all"}, OptionError, "part must be one of"),
+        ({"activation": "swish"}, OptionError, "unknown activation 'swish'; choose one of relu, silu"),
+        ({"init": "he"}, OptionError, "unknown init 'he'; choose one of default"),
+    ],
+)
+def test_bad_input_is_a_clear_error(digits, options, error, fragment):
+    options = {"hidden_layers": 1, "widths": SMALL, **options}
+    with pytest.raises(error, match=fragment):
+        near.estimate_layer_sizes(digits, **options)
+
+
+def test_bad_samples_are_clear_errors():
+    with pytest.raises(OptionError, match=r"shape \(samples, features"):
+        near.estimate_layer_sizes(torch.randn(100), 1)
+    with pytest.raises(near.InputError, match="NaN"):
+        near.estimate_layer_sizes(torch.full((100, 3), math.nan), 1)
