@@ -18,9 +18,9 @@ LOSS = ["grad_norm", "snip", "grasp", "fisher", "plain"]  # the ones with a batc
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
 
 
-def mlp() -> nn.Module:
+def mlp(inplace: bool = False) -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3))
+    return nn.Sequential(nn.Linear(6, 16), nn.ReLU(inplace), nn.Linear(16, 8), nn.ReLU(inplace), nn.Linear(8, 3))
 
 
 def cnn(inplace: bool = True) -> nn.Module:
@@ -36,9 +36,9 @@ def nb201() -> nn.Module:
     return near.spaces.build("nb201", ARCH, num_classes=3)
 
 
-def data(model_name: str, n: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+def data(model_name: str, n: int = 8, size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(1)
-    shape = (n, 6) if model_name == "mlp" else (n, 3, 8, 8)
+    shape = (n, 6) if model_name == "mlp" else (n, 3, size, size)
     return torch.randn(shape, generator=generator), torch.arange(n) % 3
 
 
@@ -62,20 +62,33 @@ class TupleOut(nn.Module):
 # Every proxy on the three kinds of network
 
 
+def image_data(build) -> tuple[torch.Tensor, torch.Tensor]:
+    """4×4 images for NB201 (its two reductions leave 1×1): the cells' cost grows with the pixels."""
+    return data("mlp") if build is mlp else data("image", size=4 if build is nb201 else 8)
+
+
 @pytest.mark.parametrize("build", [mlp, cnn, nb201], ids=["mlp", "cnn", "nb201"])
 def test_every_proxy_is_finite_and_leaves_the_callers_model_alone(build):
     model = build()
-    x, y = data("mlp" if build is mlp else "image")
+    x, y = image_data(build)
     model.train(False)
+    first = next(model.parameters())
+    first.requires_grad_(False)  # a frozen layer is still scored (on the copy), and stays frozen
+    last = list(model.parameters())[-1]
+    last.grad = torch.full_like(last, 7.0)  # a stale .grad of the caller's is neither read nor changed
     before = {k: v.clone() for k, v in model.state_dict().items()}
     frozen = [p.requires_grad for p in model.parameters()]
     values = proxies.compute_many(GRADIENT, model, x, y, options=all_options(len(x)))
     assert all(math.isfinite(v) for v in values.values()), values
     assert values["grad_norm"] > 0 and values["snip"] > 0 and values["fisher"] > 0 and values["synflow"] > 0
+    first.requires_grad_(True)
+    assert values == proxies.compute_many(GRADIENT, model, x, y, options=all_options(len(x)))
+    first.requires_grad_(False)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
-    assert not model.training and [p.requires_grad for p in model.parameters()] == frozen
-    assert all(p.grad is None for p in model.parameters())
-    assert not any(m._forward_hooks or m._backward_hooks for m in model.modules())
+    assert not any(m.training for m in model.modules()) and [p.requires_grad for p in model.parameters()] == frozen
+    assert all(p.grad is None for p in model.parameters() if p is not last)
+    assert torch.equal(last.grad, torch.full_like(last, 7.0))
+    assert not any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks for m in model.modules())
 
 
 def test_metadata_says_labels_data_and_sign():
@@ -195,7 +208,7 @@ def test_synflow_is_depth_times_path_sum_on_a_positive_chain():
 @pytest.mark.parametrize("build", [mlp, cnn, nb201], ids=["mlp", "cnn", "nb201"])
 def test_all_zero_weights_give_zero_gradient_proxies(build):
     model = build()
-    x, y = data("mlp" if build is mlp else "image")
+    x, y = image_data(build)
     with torch.no_grad():
         for p in model.parameters():
             p.zero_()
@@ -243,6 +256,10 @@ def test_in_place_relu_and_tuple_outputs_change_nothing():
     a = proxies.compute_many(GRADIENT, plain_model, x, y, options=all_options(len(x)))
     b = proxies.compute_many(GRADIENT, hooked, x, y, options=all_options(len(x)))
     assert a == pytest.approx(b, rel=1e-6)
+    # an in-place ReLU right on a hooked Linear output (fisher's activation) changes nothing either
+    x, y = data("mlp")
+    a, b = (proxies.compute_many(GRADIENT, mlp(inplace), x, y, options=all_options(len(x))) for inplace in (0, 1))
+    assert a == pytest.approx(b, rel=1e-6)
 
 
 def test_one_shared_loss_pass_gives_the_values_of_separate_ones():
@@ -253,12 +270,15 @@ def test_one_shared_loss_pass_gives_the_values_of_separate_ones():
             calls.append(len(x))
             return x
 
-    model = nn.Sequential(Count(), *mlp())
+    model = nn.Sequential(Count(), nn.Dropout(0.3), *mlp())  # the pass draws random numbers
     x, y = data("mlp", n=12)
     names = ["grad_norm", "snip", "plain", "fisher"]
     together = proxies.compute_many(names, model, x, y, options={n: {"batch_size": 8} for n in names})
     assert calls == [8]
     assert together == {n: proxies.compute(n, model, x, y, batch_size=8) for n in names}
+    options = {n: {"batch_size": 8} for n in LOSS} | {"zico": {"split": 2}}
+    assert proxies.compute_many(GRADIENT, model, x, y, options=options) == proxies.compute_many(
+        GRADIENT[::-1], model, x, y, options=options)  # neither the company nor the order matters
     calls.clear()
     proxies.compute_many(["grad_norm", "snip"], model, x, y,
                          options={"grad_norm": {"batch_size": 8}, "snip": {"batch_size": None}})
@@ -309,3 +329,71 @@ def test_labels_and_scorable_layers_are_required():
         with pytest.raises(ProxyNotApplicableError, match="Conv/Linear"):
             proxies.compute(name, nn.Sequential(nn.Flatten(), nn.Tanh()), *data("mlp"),
                             **(all_options(8)[name] if name != "synflow" else {}))
+
+
+def test_float64_models_score_like_float32_ones():
+    x, y = data("mlp")
+    single = proxies.compute_many(GRADIENT, mlp(), x, y, options=all_options(len(x)))
+    double = proxies.compute_many(GRADIENT, mlp().double(), x.double(), y, options=all_options(len(x)))
+    assert double == pytest.approx(single, rel=1e-4)
+
+
+def test_a_callers_no_grad_does_not_switch_the_gradients_off():
+    x, y = data("mlp")
+    expected = proxies.compute_many(GRADIENT, mlp(), x, y, options=all_options(len(x)))
+    with torch.no_grad():
+        assert proxies.compute_many(GRADIENT, mlp(), x, y, options=all_options(len(x))) == expected
+
+
+def test_a_single_logit_and_out_of_range_labels_raise_instead_of_scoring():
+    x, y = data("mlp")
+    one_logit = nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 1))  # CE ≡ 0: every score would be 0
+    for name in GRADIENT[:5] + ["zico"]:
+        options = all_options(len(x))[name]
+        with pytest.raises(ProxyNotApplicableError, match=f"{name} .*1 logit per sample.*2 or more classes"):
+            proxies.compute(name, one_logit, x, torch.zeros_like(y), **options)
+        with pytest.raises(InputError, match=rf"{name}: labels must be class indices in \[0, 3\).*from 0 to [37]"):
+            proxies.compute(name, mlp(), x, torch.arange(len(x)), **options)
+
+
+def test_a_model_whose_output_uses_no_scored_weight_raises_instead_of_scoring_zero():
+    class Unused(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer, self.scale = nn.Linear(6, 3), nn.Parameter(torch.ones(3))
+
+        def forward(self, x):
+            return x[:, :3] * self.scale  # differentiable, but not through the Linear
+
+    for name in GRADIENT:
+        with pytest.raises(ProxyNotApplicableError, match=f"{name} .*none of them takes part in the model's output"):
+            proxies.compute(name, Unused(), *data("mlp"), **all_options(8).get(name, {}))
+
+
+def test_fisher_sums_over_every_call_of_a_layer_used_twice():
+    torch.manual_seed(0)
+    shared, head = nn.Linear(4, 4), nn.Linear(4, 3)
+    model = nn.Sequential(shared, nn.ReLU(), shared, head)
+    x, y = torch.randn(6, 4), torch.arange(6) % 3
+    a1 = shared(x)
+    a2 = shared(torch.relu(a1))
+    logits = head(a2)
+    grads = torch.autograd.grad(F.cross_entropy(logits, y), [a1, a2, logits])
+    deltas = [0.5 * (a * g).double().pow(2).mean(0).sum().item() for a, g in zip((a1, a2, logits), grads)]
+    expected = 4 * (deltas[0] + deltas[1]) + 4 * deltas[2]  # fan-in 4 for both layers
+    assert proxies.compute("fisher", model, x, y, batch_size=None) == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_model_changing_its_input_in_place_changes_neither_the_data_nor_the_other_proxies():
+    class Doubles(nn.Module):
+        def forward(self, x):
+            return x.mul_(2)
+
+    model = nn.Sequential(Doubles(), *mlp())
+    x, y = data("mlp")
+    original = x.clone()
+    batches = [(x[:4], y[:4]), (x[4:], y[4:])]  # zico reads these tensors as given, the others their concatenation
+    options = {name: {"batch_size": 8} for name in LOSS}
+    together = proxies.compute_many(GRADIENT, model, batches, options=options)
+    assert torch.equal(x, original)
+    assert together == {name: proxies.compute(name, model, batches, **options.get(name, {})) for name in GRADIENT}

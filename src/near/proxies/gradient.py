@@ -1,12 +1,14 @@
 """Proxies from gradients of the weights: grad_norm, snip, grasp, fisher, plain, synflow, zico.
 
 Every proxy here scores the weights of the Conv*/Linear layers (:func:`weighted_layers`; biases
-never) on a private copy of the model in train mode (BatchNorm on batch statistics, as every
-reference does) and returns "higher = predicted better". grad_norm, snip, fisher and plain read one
-cross-entropy forward/backward on the first ``batch_size`` samples with their real labels; when
-several of them are computed in one :func:`near.proxies.compute_many` call that pass runs once.
+never; weights the caller froze too, as ``requires_grad`` is switched on in the copy) on a private
+copy of the model in train mode (BatchNorm on batch statistics, as every reference does) and returns
+"higher = predicted better". grad_norm, snip, fisher and plain read one cross-entropy
+forward/backward on the first ``batch_size`` samples with their real labels; when several of them
+are computed in one :func:`near.proxies.compute_many` call that pass runs once.
 Gradients are taken with :func:`torch.autograd.grad` and activations with tensor hooks registered
-from forward hooks, so in-place ReLUs and tuple outputs do not disturb them.
+from forward hooks, so in-place ReLUs and tuple outputs do not disturb them; they are taken even
+under a caller's ``torch.no_grad()``, in the dtype of the model's weights.
 """
 
 from __future__ import annotations
@@ -48,11 +50,37 @@ def _first_samples(ctx: ProxyContext, name: str, batch_size: int | None) -> tupl
     return x[:take], ctx.labels(name)[:take]
 
 
-def _cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy on class indices, or on class probabilities when ``y`` is float and shaped like the logits."""
+def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The model's logits for a copy of ``x`` in the dtype of its weights (``ctx.x`` is in the default dtype).
+
+    A copy, because ``x`` is shared with the next proxy (and may be the caller's own tensor), and a
+    model may change its input in place.
+    """
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), x.dtype)
+    return logits_of(model(x.to(dtype, copy=True)))
+
+
+def _cross_entropy(logits: torch.Tensor, y: torch.Tensor, name: str) -> torch.Tensor:
+    """Cross-entropy on class indices, or on class probabilities when ``y`` is float and shaped like the logits.
+
+    Checked here because both failures would otherwise pass silently or cryptically: one logit makes
+    the loss 0 whatever the weights (every score 0), and an out-of-range label is an IndexError.
+    """
+    classes = logits.shape[1] if logits.ndim > 1 else 1
+    if classes < 2:
+        raise ProxyNotApplicableError(
+            f"{name} differentiates a cross-entropy, which is 0 whatever the weights when the model gives "
+            f"{classes} logit per sample (output shape {tuple(logits.shape)}); build it with 2 or more classes"
+        )
     if y.is_floating_point() and y.shape == logits.shape:
         return F.cross_entropy(logits, y.to(logits.dtype))
-    return F.cross_entropy(logits, y.long())
+    y = y.long()
+    if y.numel() and (y.min() < 0 or y.max() >= classes):
+        raise InputError(
+            f"{name}: labels must be class indices in [0, {classes}) for the model's {classes} logits; "
+            f"got values from {y.min().item()} to {y.max().item()}"
+        )
+    return F.cross_entropy(logits, y)
 
 
 def _scored_layers(model: nn.Module, name: str) -> list[nn.Module]:
@@ -66,15 +94,22 @@ def _scored_layers(model: nn.Module, name: str) -> list[nn.Module]:
 
 
 def _weight_grads(scalar: torch.Tensor, weights: list[torch.Tensor], name: str, **kwargs) -> tuple:
-    """∂scalar/∂w for each weight; ``None`` for a weight that took no part (it then scores 0)."""
-    if not scalar.requires_grad:
-        raise ProxyNotApplicableError(f"{name}: no Conv/Linear weight takes part in the model's output")
-    return torch.autograd.grad(scalar, weights, allow_unused=True, **kwargs)
+    """∂scalar/∂w for each weight; zeros for a weight that took no part (it scores 0, as in Samsung's code).
+
+    When no weight takes part every score would be a silent 0, so that raises instead.
+    """
+    grads = torch.autograd.grad(scalar, weights, allow_unused=True, **kwargs) if scalar.requires_grad else ()
+    if not any(g is not None for g in grads):
+        raise ProxyNotApplicableError(
+            f"{name} scores the weights of the Conv/Linear layers and none of them takes part in the model's "
+            "output; the proxy does not apply to this model"
+        )
+    return tuple(torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads))
 
 
 def _total(terms) -> float:
-    """Σ of per-layer float64 terms (``None`` terms count 0)."""
-    return float(sum(t.item() for t in terms if t is not None))
+    """Σ of per-layer float64 terms."""
+    return float(sum(t.item() for t in terms))
 
 
 def _non_finite(name: str, value: float, loss: float | None = None) -> ProxyScore:
@@ -95,13 +130,14 @@ def _score(name: str, value: float, loss: float | None = None) -> float:
 class LossGradients:
     """What one cross-entropy backward leaves per scored layer; shared, so read-only by convention.
 
-    ``fisher[i]`` is the per-output-channel Δ_k of layer i summed over its calls (``None`` when
-    the layer never ran), ``fan_in[i]`` the number of elements of ``weight.shape[1:]``.
+    ``grads[i]`` is zero for a layer that took no part; ``fisher[i]`` is the per-output-channel Δ_k
+    of layer i summed over its calls (0 when it never ran), ``fan_in[i]`` the number of elements of
+    ``weight.shape[1:]``.
     """
 
     weights: tuple[torch.Tensor, ...]
-    grads: tuple[torch.Tensor | None, ...]
-    fisher: tuple[torch.Tensor | None, ...]
+    grads: tuple[torch.Tensor, ...]
+    fisher: tuple[torch.Tensor, ...]
     fan_in: tuple[int, ...]
     loss: float
 
@@ -116,6 +152,7 @@ def _channel_fisher(act: torch.Tensor, grad: torch.Tensor, features_last: bool) 
     return 0.5 * product.double().pow(2).mean(0)
 
 
+@torch.enable_grad()  # a caller's torch.no_grad() must not turn every gradient off
 def _loss_backward(model: nn.Module, x: torch.Tensor, y: torch.Tensor, name: str) -> LossGradients:
     layers = _scored_layers(model, name)
     fisher: list[torch.Tensor | None] = [None] * len(layers)
@@ -138,7 +175,7 @@ def _loss_backward(model: nn.Module, x: torch.Tensor, y: torch.Tensor, name: str
         layer.register_forward_hook(capture(i, isinstance(layer, nn.Linear))) for i, layer in enumerate(layers)
     ]
     try:
-        loss = _cross_entropy(logits_of(model(x)), y)
+        loss = _cross_entropy(_logits(model, x), y, name)
         weights = [layer.weight for layer in layers]
         grads = _weight_grads(loss, weights, name)
     finally:
@@ -146,8 +183,8 @@ def _loss_backward(model: nn.Module, x: torch.Tensor, y: torch.Tensor, name: str
             handle.remove()
     return LossGradients(
         weights=tuple(w.detach() for w in weights),
-        grads=tuple(None if g is None else g.detach() for g in grads),
-        fisher=tuple(fisher),
+        grads=tuple(g.detach() for g in grads),
+        fisher=tuple(torch.zeros((), dtype=torch.float64) if f is None else f for f in fisher),
         fan_in=tuple(w[0].numel() for w in weights),
         loss=loss.item(),
     )
@@ -177,7 +214,7 @@ def grad_norm(ctx: ProxyContext, *, batch_size: int | None = SAMSUNG_BATCH) -> f
     their labels; a layer without a gradient counts 0. Same sign as the paper.
     """
     result = loss_gradients(ctx, "grad_norm", batch_size)
-    value = _total(None if g is None else g.double().norm() for g in result.grads)
+    value = _total(g.double().norm() for g in result.grads)
     return _score("grad_norm", value, result.loss)
 
 
@@ -191,7 +228,7 @@ def snip(ctx: ProxyContext, *, batch_size: int | None = SAMSUNG_BATCH) -> float:
     """
     result = loss_gradients(ctx, "snip", batch_size)
     pairs = zip(result.weights, result.grads)
-    value = _total(None if g is None else (g.double() * w.double()).abs().sum() for w, g in pairs)
+    value = _total((g.double() * w.double()).abs().sum() for w, g in pairs)
     return _score("snip", value, result.loss)
 
 
@@ -204,7 +241,7 @@ def plain(ctx: ProxyContext, *, batch_size: int | None = SAMSUNG_BATCH) -> float
     """
     result = loss_gradients(ctx, "plain", batch_size)
     pairs = zip(result.weights, result.grads)
-    value = _total(None if g is None else (g.double() * w.double()).sum() for w, g in pairs)
+    value = _total((g.double() * w.double()).sum() for w, g in pairs)
     return _score("plain", value, result.loss)
 
 
@@ -227,7 +264,7 @@ def fisher(ctx: ProxyContext, *, batch_size: int | None = SAMSUNG_BATCH, fan_in_
     """
     result = loss_gradients(ctx, "fisher", batch_size)
     value = _total(
-        None if delta is None else delta.abs().sum() * (fan_in if fan_in_weighted else 1)
+        delta.abs().sum() * (fan_in if fan_in_weighted else 1)
         for delta, fan_in in zip(result.fisher, result.fan_in)
     )
     return _score("fisher", value, result.loss)
@@ -239,27 +276,28 @@ def fisher(ctx: ProxyContext, *, batch_size: int | None = SAMSUNG_BATCH, fan_in_
     sign="Samsung's: −θ⊙Hg summed (GraSP's score S(−θ)), higher = better",
     reference=f"grasp (Wang et al. 2020), {_SAMSUNG}",
 )
+@torch.enable_grad()
 def grasp(ctx: ProxyContext, *, batch_size: int | None = SAMSUNG_BATCH) -> float:
     """Σ −W ⊙ (H g) over Conv/Linear weights, H the loss Hessian and g the loss gradient (Samsung).
 
     With temperature T = 1 and one iteration, as Samsung: g = ∂L/∂W, then z = Σ_l g_l·∂L/∂W_l with g
     held constant, and ∂z/∂W = H g. Samsung runs two identical forward passes (one for g, one with
-    ``create_graph``); one pass gives the same g, so this runs one. The minus sign is Samsung's (its
-    code keeps it because accuracy correlated negatively without it); a layer without a gradient
-    counts 0. Default batch: the first 64 samples, train mode, real labels.
+    ``create_graph``); one pass gives the same g (unless Dropout draws two masks there), so this
+    runs one. The minus sign is Samsung's (its code keeps it because accuracy correlated negatively
+    without it); a layer without a gradient counts 0. Default batch: the first 64 samples, train
+    mode, real labels.
     """
     x, y = _first_samples(ctx, "grasp", batch_size)
     model = ctx.copy(train=True)
     weights = [layer.weight for layer in _scored_layers(model, "grasp")]
-    loss = _cross_entropy(logits_of(model(x)), y)
+    loss = _cross_entropy(_logits(model, x), y, "grasp")
     grads = _weight_grads(loss, weights, "grasp", create_graph=True)
-    used = [(w, g) for w, g in zip(weights, grads) if g is not None]
-    z = sum((g.detach() * g).sum() for _, g in used)
-    if not isinstance(z, torch.Tensor) or not z.requires_grad:  # the loss is linear in every weight: H g = 0
+    z = sum((g.detach() * g).sum() for g in grads)
+    if not z.requires_grad:  # no gradient depends on the weights: H g = 0
         return _score("grasp", 0.0, loss.item())
-    hessian_grads = torch.autograd.grad(z, [w for w, _ in used], allow_unused=True)
-    value = _total(None if hg is None else -(w.detach().double() * hg.double()).sum()
-                   for (w, _), hg in zip(used, hessian_grads))
+    hessian_grads = torch.autograd.grad(z, weights, allow_unused=True)
+    pairs = [(w, hg) for w, hg in zip(weights, hessian_grads) if hg is not None]  # None: H g is 0 there
+    value = _total(-(w.detach().double() * hg.double()).sum() for w, hg in pairs)
     return _score("grasp", value, loss.item())
 
 
@@ -278,6 +316,7 @@ def _pass_through(input, *args, **kwargs):
     sign="same as the paper",
     reference=f"synflow (Tanaka et al. 2020), {_SAMSUNG}",
 )
+@torch.enable_grad()
 def synflow(ctx: ProxyContext, *, batchnorm: bool = False) -> float:
     """Σ |W ⊙ ∂R/∂W| over Conv/Linear weights, R = Σ outputs of |θ|-network on an all-ones input (Samsung).
 
@@ -310,7 +349,7 @@ def synflow(ctx: ProxyContext, *, batchnorm: bool = False) -> float:
             ) from None
         raise
     grads = _weight_grads(output, weights, "synflow")
-    value = _total(None if g is None else (w.detach() * g).abs().sum() for w, g in zip(weights, grads))
+    value = _total((w.detach() * g).abs().sum() for w, g in zip(weights, grads))
     if not math.isfinite(value):
         return ProxyScore(
             math.nan, f"synflow: the score is {value} in float64 (R = Σ outputs = {output.item():.3g}): the |θ| path "
@@ -344,6 +383,7 @@ def _zico_batches(ctx: ProxyContext, split: int | None) -> list[tuple[torch.Tens
 
 
 @proxy("zico", needs_labels=True, sign="same as the paper", reference="ZiCo (Li et al. 2023), SLDGroup/ZiCo getzico")
+@torch.enable_grad()
 def zico(ctx: ProxyContext, *, split: int | None = None) -> float:
     """Σ_l log Σ_j mean_b|g_bj| / std_b(g_bj): gradient signal-to-noise across batches (official ZiCo).
 
@@ -361,12 +401,11 @@ def zico(ctx: ProxyContext, *, split: int | None = None) -> float:
     weights = [layer.weight for layer in _scored_layers(model, "zico")]
     per_batch = []
     for x, y in batches:
-        loss = _cross_entropy(logits_of(model(x)), y)
+        loss = _cross_entropy(_logits(model, x), y, "zico")
         if not math.isfinite(loss.item()):
             return _non_finite("zico", math.nan, loss.item())
         grads = _weight_grads(loss, weights, "zico")
-        per_batch.append([torch.zeros(w.numel(), dtype=torch.float64, device=w.device) if g is None
-                          else g.detach().flatten().double() for w, g in zip(weights, grads)])
+        per_batch.append([g.detach().flatten().double() for g in grads])
     value, layers_used = 0.0, 0
     for layer_grads in zip(*per_batch):
         g = torch.stack(layer_grads)  # [batches, weights of the layer]
