@@ -93,3 +93,17 @@ def test_labels_come_from_tuples_or_targets_and_are_required_when_needed():
     assert len(ctx.batches) == 2 and ctx.x.shape[0] == 4
     with pytest.raises(ProxyNotApplicableError, match="grad_norm needs labels: pass targets="):
         ctx.labels("grad_norm")
+
+
+def test_float64_inputs_stay_float64_and_integer_images_become_float():
+    ctx = proxies.ProxyContext(small_cnn(), torch.randn(2, 3, 8, 8, dtype=torch.float64))
+    assert ctx.x.dtype == torch.float64
+    ctx = proxies.ProxyContext(small_cnn(), torch.zeros(2, 3, 8, 8, dtype=torch.uint8))
+    assert ctx.x.dtype == torch.get_default_dtype()
+
+
+def test_proxies_work_inside_a_callers_inference_mode():
+    net, x = small_cnn(), torch.randn(4, 3, 8, 8)
+    expected = proxies.compute("grad_norm", net, x, torch.arange(4) % 2, batch_size=None)
+    with torch.inference_mode():
+        assert proxies.compute("grad_norm", net, x, torch.arange(4) % 2, batch_size=None) == expected

@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Iterable
 
+import torch
 from torch import nn
 
 from ..errors import ProxyError, ProxyNotApplicableError
@@ -78,7 +79,7 @@ def compute_many(
     for name in names:
         start = time.perf_counter()
         try:
-            with isolated_rng(seed):
+            with torch.inference_mode(False), isolated_rng(seed):  # gradient proxies work under a caller's no-grad
                 value = REGISTRY[name].function(context, **options.get(name, {}))
         except ProxyNotApplicableError as error:
             if on_error == "raise":

@@ -157,9 +157,13 @@ class ProxyContext:
 
     @property
     def x(self) -> torch.Tensor:
-        """All samples as one float batch on the device."""
-        dtype = torch.get_default_dtype()
-        return self.shared("x", lambda: torch.cat([x for x, _ in self.batches]).to(self.device, dtype))
+        """All samples as one batch on the device; integer inputs (uint8 images) become the default float type."""
+
+        def join() -> torch.Tensor:
+            x = torch.cat([x for x, _ in self.batches]).to(self.device)
+            return x if x.is_floating_point() else x.to(torch.get_default_dtype())
+
+        return self.shared("x", join)
 
     @property
     def y(self) -> torch.Tensor | None:
