@@ -383,5 +383,64 @@ def test_zen_dead_features_and_missing_pooling():
     dead = nn.Sequential(nn.Conv2d(3, 4, 1), Dead(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
     value = proxies.compute("zen", dead, torch.randn(2, 3, 4, 4), batch_size=4)
     assert math.isnan(value) and "Δ = 0" in value.reason
-    with pytest.raises(ProxyNotApplicableError, match="AdaptiveAvgPool2d.*features='pre_classifier'"):
+    with pytest.raises(ProxyNotApplicableError, match="AdaptiveAvgPool1d/2d/3d.*features='pre_classifier'"):
         proxies.compute("zen", mlp(), torch.randn(4, 6))
+
+
+# -------------------------------------------------------------------------------------------------
+# Review fixes: inputs changed in place, singular kernels, NaN codes, Conv1d pooling
+
+
+class Shift(nn.Module):
+    """x + 1, in place or not: a model that changes its input must not change another proxy's input."""
+
+    def __init__(self, inplace: bool) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return x.add_(1) if self.inplace else x + 1
+
+
+def test_a_model_changing_its_input_in_place_changes_no_value():
+    def build(inplace: bool) -> nn.Module:
+        torch.manual_seed(0)
+        return nn.Sequential(Shift(inplace), nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+
+    x, y = data("image")
+    opts = options(len(x), "image")
+    # the in-place model first: every proxy after the first would otherwise read x + 1, x + 2, …
+    in_place = proxies.compute_many(ACTIVATION, build(True), x, y, options=opts)
+    out_of_place = {name: proxies.compute(name, build(False), x, y, **opts.get(name, {})) for name in ACTIVATION}
+    assert in_place == out_of_place and all(math.isfinite(v) for v in in_place.values())
+
+
+def test_nwot_a_singular_kernel_of_distinct_codes_is_nan_not_rounding_noise():
+    # six distinct codes of five units: K = [C, 1−C][C, 1−C]ᵀ has rank ≤ 6 but these are dependent (rank 5);
+    # LU gives log|det K| ≈ −30 with sign −1 instead of −inf
+    codes = torch.tensor([[1, 1, 0, 0, 0], [0, 0, 0, 1, 1], [1, 1, 1, 1, 1], [1, 1, 1, 1, 0], [1, 1, 0, 0, 1],
+                          [1, 0, 1, 1, 1]], dtype=torch.float32)
+    value = proxies.compute("nwot", nn.Sequential(nn.ReLU()), 2 * codes - 1, batch_size=None)
+    assert math.isnan(value) and "singular (rank 5 of 6)" in value.reason
+
+
+def test_nwot_nan_relu_inputs_give_nan_not_off_codes():
+    class NaNAbove(nn.Module):
+        def forward(self, x):
+            return torch.where(x > 1, torch.nan, x)
+
+    x = torch.randn(6, 12, generator=torch.Generator().manual_seed(5))
+    value = proxies.compute("nwot", nn.Sequential(nn.ReLU(), NaNAbove(), nn.ReLU()), x, batch_size=None)
+    assert math.isnan(value) and "holds NaN" in value.reason
+
+
+def test_zen_reads_adaptive_pooling_of_any_dimension():
+    model = nn.Sequential(nn.Conv1d(3, 4, 3), nn.BatchNorm1d(4), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(),
+                          nn.Linear(4, 2))
+    assert math.isfinite(proxies.compute("zen", model, torch.randn(2, 3, 10), batch_size=4))
+
+
+def test_reg_swap_sigma_default_error_names_mu():
+    with pytest.raises(OptionError, match=r"sigma=None means mu², and mu=0"):
+        proxies.compute("reg_swap", cnn(), data("image", 16)[0], mu=0)

@@ -1,5 +1,6 @@
-"""Plumbing shared by the activation-based proxies (jacobian, patterns, meco, zen): batch selection,
-Zen-NAS's Gaussian initialisation, hooks that are always removed, and the dtype the model runs in."""
+"""Plumbing shared by the proxy families (gradient, jacobian, patterns, meco, zen): batch selection,
+the model's input (a private copy in the dtype the model runs in), Zen-NAS's Gaussian initialisation
+and hooks that are always removed."""
 
 from __future__ import annotations
 
@@ -46,6 +47,15 @@ def model_dtype(model: nn.Module, default: torch.dtype | None = None) -> torch.d
     """The floating dtype of the model's weights (``ctx.x`` is in the default dtype)."""
     fallback = default or torch.get_default_dtype()
     return next((p.dtype for p in model.parameters() if p.is_floating_point()), fallback)
+
+
+def model_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A private copy of ``x`` in the dtype of the model's weights (``x``'s own for a model without any).
+
+    A copy, because ``x`` is shared with the next proxy (``ctx.x``) or the next repeat, and a model may
+    change its input in place (an ``nn.ReLU(inplace=True)`` first): that must not change another value.
+    """
+    return x.to(model_dtype(model, x.dtype), copy=True)
 
 
 @torch.no_grad()

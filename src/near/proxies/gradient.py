@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError, OptionError, ProxyNotApplicableError
+from ._common import first_samples, model_input
 from ._registry import ProxyContext, ProxyScore, logits_of, proxy, weighted_layers
 
 #: Samsung's NB201 setting (``nasbench2_pred.py``): one batch of 64 real training images.
@@ -35,29 +36,13 @@ _SAMSUNG = "Abdelfattah et al. 2021 (SamsungLabs/zero-cost-nas; NASLib identical
 
 def _first_samples(ctx: ProxyContext, name: str, batch_size: int | None) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``batch_size`` samples and their labels (``None``: every sample given)."""
-    x = ctx.x
-    if batch_size is None:
-        take = len(x)
-    elif isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise OptionError(f"{name}: batch_size must be a positive integer or None; got {batch_size!r}")
-    elif len(x) < batch_size:
-        raise InputError(
-            f"{name} takes a batch of {batch_size} samples (batch_size={batch_size}) but {len(x)} were given; "
-            f"give at least {batch_size} samples, or pass batch_size={len(x)} (or None for every sample given)"
-        )
-    else:
-        take = batch_size
-    return x[:take], ctx.labels(name)[:take]
+    x = first_samples(ctx, name, batch_size)
+    return x, ctx.labels(name)[: len(x)]
 
 
 def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The model's logits for a copy of ``x`` in the dtype of its weights (``ctx.x`` is in the default dtype).
-
-    A copy, because ``x`` is shared with the next proxy (and may be the caller's own tensor), and a
-    model may change its input in place.
-    """
-    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), x.dtype)
-    return logits_of(model(x.to(dtype, copy=True)))
+    """The model's logits for a private copy of ``x`` in the dtype of its weights (:func:`model_input`)."""
+    return logits_of(model(model_input(model, x)))
 
 
 def _cross_entropy(logits: torch.Tensor, y: torch.Tensor, name: str) -> torch.Tensor:

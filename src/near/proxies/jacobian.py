@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from ._common import first_samples, model_dtype
+from ._common import first_samples, model_input
 from ._registry import ProxyContext, ProxyScore, logits_of, proxy
 
 #: The constant both references add before the logarithms.
@@ -35,8 +35,8 @@ class InputJacobian:
 
 @torch.enable_grad()  # a caller's torch.no_grad() must not turn the gradient off
 def _compute_jacobian(model: torch.nn.Module, x: torch.Tensor) -> InputJacobian:
-    x = x.to(model_dtype(model)).detach().requires_grad_(True)
-    logits = logits_of(model(x))
+    x = model_input(model, x).requires_grad_(True)
+    logits = logits_of(model(x.clone()))  # a non-leaf: an in-place op at the model's input must not fail
     grad = None
     if logits.requires_grad:
         (grad,) = torch.autograd.grad(logits.sum(), x, allow_unused=True)

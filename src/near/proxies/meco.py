@@ -8,7 +8,7 @@ import random
 import torch
 
 from ..errors import InputError, ProxyNotApplicableError
-from ._common import check_positive, first_samples, first_tensor, hooks, model_dtype
+from ._common import check_positive, first_samples, first_tensor, hooks, model_input
 from ._registry import ProxyContext, ProxyScore, proxy
 
 #: MeCo's ``correlation/NAS_Bench_201.py``: one real training image (``batch_size=1``).
@@ -69,7 +69,7 @@ def _meco(
 
     try:
         with hooks(list(model.modules()), collect):
-            model(x.to(model_dtype(model)))
+            model(model_input(model, x))
     except ValueError as error:
         if "more than 1 value per channel" in str(error):
             raise ProxyNotApplicableError(

@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from ..errors import OptionError, ProxyNotApplicableError
-from ._common import check_positive, first_samples, gaussian_init_, hooks, model_dtype
+from ._common import check_positive, first_samples, gaussian_init_, model_input
+from ._common import hooks as module_hooks  # nwot's option is called ``hooks``
 from ._registry import ProxyContext, ProxyScore, proxy
 
 #: NASWOT's setting (every ``scorehook.sh`` command): 128 samples.
@@ -47,11 +48,6 @@ def _nwot_modules(model: nn.Module, hooks_option: str) -> list[nn.Module]:
     raise OptionError(f"nwot: hooks must be 'relu' or 'substring'; got {hooks_option!r}")
 
 
-def _pre_hooks(modules, hook):
-    """Forward-pre hooks (the input before any in-place op) on ``modules``, removed on exit."""
-    return hooks(modules, hook, pre=True)
-
-
 @proxy(
     "nwot",
     needs_labels=False,
@@ -78,8 +74,12 @@ def nwot(ctx: ProxyContext, *, batch_size: int | None = NASWOT_BATCH, hooks: str
     reaches the logits (in NB201 every one does: the ``none`` op multiplies by 0 and keeps the
     graph), and train-mode BatchNorm gives the second pass the same codes, so one forward is the
     same K. A model without such modules raises ProxyNotApplicableError (the references return
-    −inf or −1e8); a singular K (two samples with identical codes, e.g. duplicate inputs, or a dead
-    network) gives NaN with the reason. Same sign as the paper (higher = predicted better).
+    −inf or −1e8). A singular K (linearly dependent codes: two samples with identical codes, e.g.
+    duplicate inputs or a dead network, or fewer units than samples) gives NaN with the reason; the
+    references take ``slogdet`` as it comes, which for a singular K is LU rounding noise (≈ −30 on
+    small networks, anything at scale) rather than −inf, so the rank is checked first. A NaN ReLU
+    input (overflow) gives NaN too, where the references read it as "off". Same sign as the paper
+    (higher = predicted better).
     """
     modules = _nwot_modules(ctx.model, hooks)  # validates the option before any work
     if not modules:
@@ -89,13 +89,14 @@ def nwot(ctx: ProxyContext, *, batch_size: int | None = NASWOT_BATCH, hooks: str
     model = ctx.copy(train=True)
     n = len(x)
     kernel = torch.zeros(n, n, dtype=torch.float64, device=ctx.device)
-    calls = 0
+    calls, nan_seen = 0, torch.zeros((), dtype=torch.bool, device=ctx.device)
 
     def accumulate(module, args):
-        nonlocal kernel, calls
+        nonlocal kernel, calls, nan_seen
         inp = args[0] if args and isinstance(args[0], torch.Tensor) else None
         if inp is None or inp.ndim == 0 or inp.shape[0] != n:
             return
+        nan_seen = nan_seen | torch.isnan(inp).any()  # a NaN would read as "off", silently
         c = (inp.detach() > 0).reshape(n, -1)
         width = c.shape[1]
         # K = c cᵀ + (1−c)(1−c)ᵀ = 2 c cᵀ − a 1ᵀ − 1 aᵀ + D, a = Σ_d c; exact in float32 below 2^24 units
@@ -104,18 +105,25 @@ def nwot(ctx: ProxyContext, *, batch_size: int | None = NASWOT_BATCH, hooks: str
         kernel += 2 * (c @ c.T).double() - ones[:, None] - ones[None, :] + width
         calls += 1
 
-    with _pre_hooks(_nwot_modules(model, hooks), accumulate):
-        model(x.to(model_dtype(model)))
+    with module_hooks(_nwot_modules(model, hooks), accumulate, pre=True):  # the input, before an in-place op
+        model(model_input(model, x))
     if calls == 0:
         raise ProxyNotApplicableError(
             "nwot: the model's ReLU modules never ran on a batch-first input in the forward pass, so there are no codes"
         )
-    sign, logdet = np.linalg.slogdet(kernel.cpu().numpy())
-    if not math.isfinite(logdet):
+    if nan_seen:
+        return ProxyScore(math.nan, "nwot: a ReLU input holds NaN (the network overflows), so its codes are undefined")
+    kernel = kernel.cpu().numpy()
+    # K is singular exactly when the codes are linearly dependent; LU then returns rounding noise, not −inf
+    # (log|det| ≈ −30, or any value at NB201's scale), so test the rank first (eigenvalues, tolerance n·eps·λ_max)
+    rank = np.linalg.matrix_rank(kernel, hermitian=True)
+    sign, logdet = np.linalg.slogdet(kernel)
+    if rank < n or not math.isfinite(logdet):
         return ProxyScore(
             math.nan,
-            f"nwot: the kernel K is singular (log|det K| = {logdet}): two samples have identical ReLU codes "
-            "(duplicate inputs, or a dead network whose codes do not depend on the input)",
+            f"nwot: the kernel K is singular (rank {rank} of {n}): the samples' ReLU codes are linearly dependent, "
+            "e.g. two samples have identical ReLU codes (duplicate inputs, or a dead network whose codes do not "
+            "depend on the input), or there are fewer units than samples; give distinct samples, or fewer",
         )
     return float(logdet)
 
@@ -154,8 +162,8 @@ def _swap_once(model: nn.Module, x: torch.Tensor, conv_only: bool) -> tuple[int,
         packed.append(_pack(out > 0))  # sign() of a ReLU output: 1 where positive, else 0
 
     relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
-    with hooks(relus, collect):
-        model(x)
+    with module_hooks(relus, collect):
+        model(model_input(model, x))
     if not packed:
         return 0, 0, non_finite
     patterns = torch.cat(packed)
@@ -176,15 +184,14 @@ def _swap(ctx: ProxyContext, name: str, batch_size, repeats: int, reinit: bool, 
 
     def compute() -> tuple[float, str | None]:
         model = ctx.copy(train=True)
-        inputs = x.to(model_dtype(model))
         values = []
         with torch.no_grad():
             for _ in range(repeats if reinit else 1):  # without re-initialisation every repeat is the same
                 if reinit:
                     gaussian_init_(model)
-                distinct, units, non_finite = _swap_once(model, inputs, conv_only)
+                distinct, units, non_finite = _swap_once(model, x, conv_only)
                 if units == 0:
-                    extra = " (pass conv_only=False to read ReLUs on 2-D inputs, e.g. an MLP)" if conv_only else ""
+                    extra = " (pass conv_only=False for ReLUs on other inputs: MLPs, Conv1d nets)" if conv_only else ""
                     where = "with a 4-D (conv feature map) input " if conv_only else ""
                     raise ProxyNotApplicableError(
                         f"{name}: no nn.ReLU {where}ran on a batch-first input in the forward pass{extra}"
@@ -261,10 +268,11 @@ def reg_swap(
     for option, value in (("mu", mu), ("sigma", sigma)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise OptionError(f"reg_swap: {option} must be a number; got {value!r}")
+    if not (sigma if sigma is not None else float(mu) ** 2) > 0:
+        default = f" (sigma=None means mu², and mu={mu!r})" if sigma is None else ""
+        raise OptionError(f"reg_swap: sigma must be positive; got {sigma!r}{default}: pass sigma > 0")
     if sigma is None:
         sigma = float(mu) ** 2
-    if not sigma > 0:
-        raise OptionError(f"reg_swap: sigma must be positive; got {sigma!r}")
     value = _swap(ctx, "reg_swap", batch_size, repeats, reinit, conv_only)
     if math.isnan(value):
         return value

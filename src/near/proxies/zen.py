@@ -8,21 +8,23 @@ import torch
 from torch import nn
 
 from ..errors import OptionError, ProxyNotApplicableError
-from ._common import check_positive, gaussian_init_, hooks, model_dtype
+from ._common import check_positive, gaussian_init_, hooks, model_dtype, model_input
 from ._registry import ProxyContext, ProxyScore, proxy
 
 #: ZenNAS's CIFAR search setting: batch 64, repeat 1, mixup γ = 1e-2.
 ZEN_BATCH, ZEN_REPEATS, ZEN_GAMMA = 64, 1, 1e-2
 
 _FEATURES = ("pre_gap", "pre_classifier")
+#: The references hook ``nn.AdaptiveAvgPool2d``; a Conv1d/Conv3d network pools with the other dimensions.
+_ADAPTIVE_AVG_POOLS = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
 
 
 def _feature_modules(model: nn.Module, features: str) -> list[nn.Module]:
     if features == "pre_gap":
-        modules = [m for m in model.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
+        modules = [m for m in model.modules() if isinstance(m, _ADAPTIVE_AVG_POOLS)]
         if not modules:
             raise ProxyNotApplicableError(
-                "zen reads the feature map before global average pooling (the input of an nn.AdaptiveAvgPool2d) "
+                "zen reads the feature map before global average pooling (the input of an nn.AdaptiveAvgPool1d/2d/3d) "
                 "and the model has none; pass features='pre_classifier' to use the input of the last nn.Linear"
             )
     elif features == "pre_classifier":
@@ -68,14 +70,15 @@ def zen(
     BN/GroupNorm weight 1, bias 0) and fresh BatchNorm running statistics: x, ε ~ N(0, 1) of shape
     (``batch_size``, *sample shape) (64, ZenNAS's CIFAR search; the data's values are never read,
     only its sample shape), γ = ``gamma`` (1e-2); f is the input of the last ``nn.AdaptiveAvgPool2d``
-    called (the pre-GAP feature map, as NASLib's hook; ``features="pre_classifier"`` takes the input
-    of the last ``nn.Linear`` instead, for models without pooling such as MLPs). Δ = mean over the
+    called (the pre-GAP feature map, as NASLib's hook; ``AdaptiveAvgPool1d``/``3d`` count too, for
+    Conv1d/Conv3d networks; ``features="pre_classifier"`` takes the input of the last ``nn.Linear``
+    instead, for models without pooling such as MLPs). Δ = mean over the
     batch of Σ|f(x) − f(x')| and the score is log Δ plus, for every BatchNorm with running statistics,
     log sqrt(mean running_var) read after the two forward passes (the momentum-updated buffers, as
     the reference; a BN without running statistics is skipped, as MeCo's port does). The mean over
     ``repeats`` (1, ZenNAS's search; its CLI uses 32), each with a fresh draw of weights and inputs
     and reset running statistics (the reference keeps the statistics across repeats, so its repeats
-    after the first differ slightly). A model without ``nn.AdaptiveAvgPool2d`` raises
+    after the first differ slightly). A model without adaptive average pooling raises
     ProxyNotApplicableError; Δ = 0 (the features do not depend on the input) or an overflow gives NaN
     with the reason. Same sign as the paper (higher = predicted better).
     """
@@ -95,7 +98,7 @@ def zen(
 
     def feature_map(x: torch.Tensor) -> torch.Tensor:
         captured.clear()
-        model(x)
+        model(model_input(model, x))  # a copy: an in-place op at the input must not change x before x' = x + γε
         if not captured:
             raise ProxyNotApplicableError(f"zen: no module read by features={features!r} ran in the forward pass")
         return captured[-1]
