@@ -449,3 +449,30 @@ def test_verify_needs_labels(runner, tmp_path):
     for args in (["size", "-k", "1", "--widths", "8,16,32,64"], ["select", "--hidden", "8"]):
         result = invoke(runner, *args, "-d", str(path), "--verify")
         assert result.exit_code == 1 and "needs labels" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["size", "-d", "digits", "-k", "1", "--plot", "{blocker}/plots"], "is a file, not a folder"),
+        (["select", "-d", "digits", "--hidden", "8", "--verify", "--plot", "{blocker}/x.png"], "is a file"),
+        (["select", "-d", "digits", "--hidden", "8", "--plot", "{tmp}/x.png"], "add --verify"),
+    ],
+)
+def test_an_unwritable_plot_is_refused_before_any_work(runner, tmp_path, args, fragment):
+    """Not a raw FileNotFoundError from matplotlib after minutes of training, nor a silently ignored --plot."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    args = [a.format(blocker=blocker, tmp=tmp_path) for a in args]
+    result = invoke(runner, *args, "--json")
+    assert result.exit_code == 2, result.output
+    assert fragment in result.stderr and "Traceback" not in result.output and result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_select_plot_into_a_new_folder(runner, tmp_path):
+    target = tmp_path / "new" / "near_vs_loss.png"
+    args = ["select", "-d", "digits", "--hidden", "8", "--activations", "relu", "--inits", "default,uniform"]
+    result = invoke(runner, *args, "-r", "2", "--verify", "--seeds", "0", "--plot", str(target), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["plots"] == [str(target)] and target.read_bytes()[:4] == b"\x89PNG"

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 import near
+from near import plots
 from near.data import load_data
 from near.errors import InsufficientSamplesError, OptionError
 from near.selection import resolve_init
@@ -264,3 +265,40 @@ def test_bad_samples_are_clear_errors():
         near.estimate_layer_sizes(torch.randn(100), 1)
     with pytest.raises(near.InputError, match="NaN"):
         near.estimate_layer_sizes(torch.full((100, 3), math.nan), 1)
+
+
+def test_stochastic_activation_is_scored_in_eval_mode_as_near_score_does(digits):
+    """RReLU draws its slopes in training mode: sizing must score it as near.score does (eval mode), and
+    so leave the caller's RNG alone and give the same numbers as near.score on that layer."""
+    x = digits.flatten(1)
+    _, init_fn = resolve_init(None)
+    before = torch.random.get_rng_state()
+    rel = layer_relative_scores(x, (), (8, 16, 32, 64), activation=nn.RReLU, init=init_fn, sliceable=True, seed=2)
+    assert torch.equal(before, torch.random.get_rng_state())
+    prefix, sized, index = draw_repetition(x, (), (8, 16, 32, 64), nn.RReLU, init_fn, True, 2, 1, 0)
+    layer = nn.Linear(64, 8)
+    with torch.no_grad():
+        layer.weight.copy_(sized.weight[:8])
+        layer.bias.copy_(sized.bias[:8])
+    expected = near.score(nn.Sequential(layer, nn.RReLU()), x[index][:8], reinit=False, shuffle=False)
+    assert rel[0, 0] == pytest.approx(expected.mean / 16, rel=1e-12)
+
+
+def test_plots_are_all_or_nothing(tmp_path, digits, monkeypatch):
+    result = near.estimate_layer_sizes(digits, 2, widths=SMALL, repetitions=1, **quiet())
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(OptionError, match="a-file"):
+        result.plot(blocker / "plots")
+    real, calls = plots.plot_layer_fit, []
+
+    def fail_on_second(estimate, path):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(estimate, path)
+
+    monkeypatch.setattr(plots, "plot_layer_fit", fail_on_second)
+    with pytest.raises(OSError):
+        result.plot(tmp_path / "new" / "plots")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # layer1.png and the new folders removed

@@ -104,3 +104,31 @@ def test_verify_sizes_trains_widths_around_the_estimate(digits, tmp_path):
     assert set(check.to_dict()["spearman"]) == {"near_vs_test_loss", "parameters_vs_test_loss"}
     assert "<- estimate" in check.table()
     assert check.plot(tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_stochastic_layers_draw_from_the_training_seed_not_the_callers_rng(digits):
+    x, y = digits.x, digits.y
+    factory = functools.partial(build_mlp, 64, (16,), 10, nn.RReLU)
+    before = torch.random.get_rng_state()
+    first, again = (train_classifier(factory, x, y, seeds=(0,), max_epochs=2) for _ in range(2))
+    assert torch.equal(before, torch.random.get_rng_state())
+    assert first.test_loss.tolist() == again.test_loss.tolist()
+
+
+def test_verify_sizes_trains_the_sizings_own_custom_init_activation_and_bias(digits):
+    x, y = digits.x, digits.y
+    seen = []
+
+    def small_normal(model):
+        seen.append(model)
+        for m in model.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, std=0.05)
+
+    sizing = near.estimate_layer_sizes(
+        x, 1, widths=(8, 16, 32, 64), repetitions=1, init=small_normal, activation=nn.RReLU, bias=False, warn=False
+    )
+    seen.clear()
+    check = near.verify_sizes(sizing, x, y, factors=(1,), seeds=(0,), repetitions=1, training={"max_epochs": 1})
+    assert seen and all(isinstance(m[2], nn.RReLU) and m[1].bias is None for m in seen)
+    assert check.rows[0].parameters == 64 * sizing.sizes[0] + sizing.sizes[0] * 10

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -255,6 +256,19 @@ def _single_name(resolve):
     return callback
 
 
+def _plot_destination(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Reject a plot destination that cannot be written before anything is computed (not after minutes of
+    training): the nearest existing folder on its path must be a writable directory."""
+    if value is None:
+        return None
+    path = Path(value).absolute()
+    existing = next(p for p in (path.parent, *path.parent.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        what = "a file, not a folder" if not existing.is_dir() else "not writable"
+        raise click.BadParameter(f"{value!r} cannot be written: {existing} is {what}; choose another place")
+    return value
+
+
 def _load(data_spec: str, needs_labels: bool):
     try:
         data = load_data(data_spec)
@@ -343,6 +357,7 @@ _JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one J
     "--plot",
     "plot_dir",
     type=click.Path(file_okay=False),
+    callback=_plot_destination,
     default=None,
     metavar="DIR",
     help="Write layer1.png … (relative score, fit, estimate) into DIR.",
@@ -377,9 +392,10 @@ def size_command(
 ) -> None:
     """Estimate the hidden-layer widths of an MLP on DATA, layer by layer, from NEAR.
 
-    Per layer (earlier layers fixed at their estimates): relative NEAR score = score / width for each
-    candidate width, a fit a + b·s^c with (1, 1) prepended, and the width where the fitted slope has
-    fallen to the threshold fraction of its value at width 1.
+    Per layer (earlier layers fixed at their estimates): relative NEAR score = the layer's score per
+    neuron and per matrix (pre- and post-activation) for each candidate width, a fit a + b·s^c with
+    (1, 1) prepended, and the width where the fitted slope has fallen to the threshold fraction of its
+    value at width 1.
 
     \b
     Examples:
@@ -479,6 +495,7 @@ def size_command(
     "--plot",
     "plot_path",
     type=click.Path(dir_okay=False),
+    callback=_plot_destination,
     default=None,
     metavar="PNG",
     help="With --verify: write NEAR vs test loss to this PNG.",
@@ -508,6 +525,8 @@ def select_command(
       near select --data digits --hidden 64,64 --activations relu,tanh,tanhshrink --inits kaiming_uniform,uniform
       near select --data mnist.npz --hidden 200,200 --verify --seeds 0,1,2,3,4 --json
     """
+    if plot_path and not verify:
+        raise click.UsageError("--plot draws NEAR against the trained test loss; add --verify (or drop --plot)")
     data = _load(data_spec, verify)
     try:
         with _warnings_to_stderr():
@@ -525,22 +544,7 @@ def select_command(
                 training_seeds=training_seeds,
                 progress=_stderr_is_terminal(),
             )
-            plots = []
-            if verify and plot_path:
-                from .plots import plot_near_vs_loss
-
-                rows = result.rows
-                plots.append(
-                    str(
-                        plot_near_vs_loss(
-                            [r.mean for r in rows],
-                            [float(r.test_loss.mean()) for r in rows],
-                            [f"{r.activation}/{r.init}" for r in rows],
-                            [r.bad for r in rows],
-                            plot_path,
-                        )
-                    )
-                )
+            plots = [str(result.plot(plot_path))] if plot_path else []
     except NearError as error:
         raise click.ClickException(str(error)) from None
     if as_json:

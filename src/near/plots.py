@@ -1,14 +1,21 @@
 """PNG plots of the MLP-design results (matplotlib's Agg canvas, no pyplot: nothing global is touched).
 
-matplotlib is imported inside each function, so ``import near`` stays fast.
+matplotlib is imported inside each function, so ``import near`` stays fast. Every PNG is written to a
+temporary file beside its destination and renamed into place, so a failed write leaves no partial file;
+an unwritable destination is an :class:`near.errors.OptionError` that names it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from .errors import OptionError
 
 
 def _figure(width: float = 5.5, height: float = 4.0):
@@ -18,6 +25,24 @@ def _figure(width: float = 5.5, height: float = 4.0):
     figure = Figure(figsize=(width, height), dpi=110)
     FigureCanvasAgg(figure)
     return figure, figure.add_subplot()
+
+
+def _save(figure, path: str | Path) -> Path:
+    """Write ``figure`` as a PNG at ``path`` all at once (see the module docstring)."""
+    path = Path(path)
+    figure.tight_layout()
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")  # opened as usual: umask applies
+    try:
+        with open(temporary, "xb") as stream:
+            figure.savefig(stream, format="png")
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise OptionError(
+            f"cannot write the plot {path}: {error.strerror or error}; choose a writable place for it"
+        ) from None
+    return path
 
 
 def plot_layer_fit(estimate, path: str | Path) -> Path:
@@ -64,9 +89,7 @@ def plot_layer_fit(estimate, path: str | Path) -> Path:
     ax.set_title(f"hidden layer {estimate.layer}{fixed}", fontsize=10)
     ax.legend(fontsize=7, loc="lower left")
     ax.grid(alpha=0.3, which="both")
-    figure.tight_layout()
-    figure.savefig(path)
-    return Path(path)
+    return _save(figure, path)
 
 
 def plot_loss_vs_parameters(
@@ -89,9 +112,7 @@ def plot_loss_vs_parameters(
     ax.set_xlabel("parameters")
     ax.set_ylabel("test loss (cross-entropy)")
     ax.grid(alpha=0.3, which="both")
-    figure.tight_layout()
-    figure.savefig(path)
-    return Path(path)
+    return _save(figure, path)
 
 
 def plot_near_vs_loss(
@@ -107,6 +128,28 @@ def plot_near_vs_loss(
     ax.set_ylabel("test loss after training (mean over seeds)")
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
-    figure.tight_layout()
-    figure.savefig(path)
-    return Path(path)
+    return _save(figure, path)
+
+
+def plot_files(directory: str | Path, plots: Sequence[tuple[str, Callable[[Path], Path]]]) -> list[Path]:
+    """Write several plots into ``directory`` (created as needed): ``plots`` pairs a file name with the
+    function that writes it. All or nothing: if one fails, the ones written and the folders created here
+    are removed again before the error (an :class:`OptionError` naming the place) is raised."""
+    folder = Path(directory)
+    created = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
+    written: list[Path] = []
+    try:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OptionError(
+                f"cannot create the plot folder {folder}: {error.strerror or error}; choose a writable place"
+            ) from None
+        for name, write in plots:
+            written.append(write(folder / name))
+    except BaseException:
+        for path in (*written, *created):
+            with contextlib.suppress(OSError):
+                path.unlink() if path in written else path.rmdir()  # rmdir: only if left empty
+        raise
+    return written

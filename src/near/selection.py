@@ -21,6 +21,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -250,6 +251,22 @@ class SelectionResult:
             rho = ", ".join(f"{k} {v:+.3f}" for k, v in self.spearman.items())
             lines.append(f"trained with seeds {list(self.seeds)}; Spearman rho of NEAR vs {rho}")
         return "\n".join(lines)
+
+    def plot(self, path: str | Path) -> Path:
+        """NEAR before training vs test loss after it (needs ``verify=True``), clearly bad cells in red."""
+        from .plots import plot_files, plot_near_vs_loss
+
+        if not self.seeds:
+            raise OptionError("the plot shows NEAR against the trained test loss; run select(..., verify=True)")
+        write = functools.partial(
+            plot_near_vs_loss,
+            [r.mean for r in self.rows],
+            [float(np.mean(r.test_loss)) for r in self.rows],
+            [f"{r.activation}/{r.init}" for r in self.rows],
+            [r.bad for r in self.rows],
+        )
+        path = Path(path)
+        return plot_files(path.parent, [(path.name, write)])[0]
 
 
 def select(

@@ -29,10 +29,11 @@ schemes (Xavier and orthogonal depend on the fan-out; user functions are opaque)
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +201,9 @@ class SizingResult:
     init: str
     part: str
     seconds: float = 0.0
+    bias: bool = True
+    activation_factory: Callable[[], nn.Module] | None = field(default=None, repr=False, compare=False)
+    init_fn: Callable[[nn.Module], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -220,6 +224,7 @@ class SizingResult:
             "activation": self.activation,
             "init": self.init,
             "part": self.part,
+            "bias": self.bias,
             "seconds": round(self.seconds, 3),
             "layers": [layer.to_dict() for layer in self.layers],
         }
@@ -243,12 +248,16 @@ class SizingResult:
         return "\n".join(lines)
 
     def plot(self, directory: str | Path) -> list[Path]:
-        """Write one PNG per layer (``layer1.png`` …) like the paper's Fig. A.4; returns the paths."""
-        from .plots import plot_layer_fit
+        """Write one PNG per layer (``layer1.png`` …) like the paper's Fig. A.4; returns the paths.
 
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        return [plot_layer_fit(e, folder / f"layer{e.layer}.png") for e in self.layers]
+        All or nothing: when one cannot be written, the ones written and the folders created are removed
+        again and an :class:`OptionError` names the place.
+        """
+        from .plots import plot_files, plot_layer_fit
+
+        return plot_files(
+            directory, [(f"layer{e.layer}.png", functools.partial(plot_layer_fit, e)) for e in self.layers]
+        )
 
 
 # ---------------------------------------------------------------- the estimate
@@ -383,6 +392,9 @@ def estimate_layer_sizes(
         init_name,
         part,
         time.perf_counter() - start,
+        bias,
+        activation_factory,
+        init_fn,
     )
 
 
@@ -412,6 +424,7 @@ def layer_relative_scores(
             x, fixed, widths, activation, init, sliceable, seed, layer, repetition, bias
         )
         act = make_activation(activation)
+        prefix.eval(), act.eval()  # as near.score does: dropout off, RReLU fixed, no draws from the global RNG
         matrices: dict[str, torch.Tensor] = {}
         with torch.no_grad():
             h = prefix(x[index])
@@ -611,16 +624,18 @@ class SizeVerification:
 
     def plot(self, path: str | Path) -> Path:
         """Test loss vs parameter count, the estimate starred."""
-        from .plots import plot_loss_vs_parameters
+        from .plots import plot_files, plot_loss_vs_parameters
 
-        return plot_loss_vs_parameters(
+        path = Path(path)
+        write = functools.partial(
+            plot_loss_vs_parameters,
             [r.parameters for r in self.rows],
             [float(np.nanmean(r.test_loss)) for r in self.rows],
             [_std(r.test_loss) for r in self.rows],
             [r.label for r in self.rows],
-            path,
             highlight="-".join(map(str, self.estimate)),
         )
+        return plot_files(path.parent, [(path.name, write)])[0]
 
 
 def verify_sizes(
@@ -640,9 +655,9 @@ def verify_sizes(
     """Train MLPs with widths around the estimate and report test loss/accuracy beside NEAR and parameters.
 
     The networks are the estimate with every hidden width scaled by each of ``factors`` (rounded, at
-    least 1), or the explicit list ``hidden``. Activation and initialisation default to the ones the
-    sizing used (names only; pass the same objects again for custom ones). Training: see
-    :mod:`near.training`. NEAR is the whole network's score (``repetitions``, seed 0).
+    least 1), or the explicit list ``hidden``. Activation, initialisation and biases default to the ones
+    the sizing used (custom modules and functions included). Training: see :mod:`near.training`. NEAR is
+    the whole network's score (``repetitions``, seed 0).
     """
     from .score import score
     from .selection import _labels
@@ -655,15 +670,21 @@ def verify_sizes(
             raise OptionError(f"factors must be positive numbers, got {factors!r}")
         hidden = [tuple(max(1, round(s * f)) for s in sizing.sizes) for f in factors]
     candidates = list(dict.fromkeys(tuple(positive_widths(h, "hidden")) for h in hidden))
-    _, activation_factory = resolve_activation(sizing.activation if activation is None else activation)
-    _, init_fn = resolve_init(sizing.init if init is None else init)
+    if activation is None and sizing.activation_factory is not None:
+        activation_factory = sizing.activation_factory
+    else:
+        _, activation_factory = resolve_activation(sizing.activation if activation is None else activation)
+    if init is None and sizing.init_fn is not None:
+        init_fn = sizing.init_fn
+    else:
+        _, init_fn = resolve_init(sizing.init if init is None else init)
     input_size = int(np.prod(x.shape[1:]))
     seeds = tuple(int(s) for s in seeds)
     rows = []
     bar = tqdm(total=len(candidates) * len(seeds), desc="training", unit="run", disable=not progress)
     with bar:
         for widths in candidates:
-            factory = _MLPFactory(input_size, widths, sizing.outputs, activation_factory)
+            factory = _MLPFactory(input_size, widths, sizing.outputs, activation_factory, sizing.bias)
             near_scores = score(factory, x, repetitions=repetitions, seed=0, init=init_fn).scores
             run = train_classifier(factory, x, y, init=init_fn, seeds=seeds, on_run=bar.update, **(training or {}))
             rows.append(TrainedWidths(widths, run.parameters, near_scores, run.test_loss, run.test_accuracy))
@@ -678,8 +699,8 @@ def verify_sizes(
 class _MLPFactory:
     """A picklable zero-argument MLP factory."""
 
-    def __init__(self, input_size, hidden, outputs, activation):
-        self.args = (input_size, tuple(hidden), outputs, activation)
+    def __init__(self, input_size, hidden, outputs, activation, bias=True):
+        self.args = (input_size, tuple(hidden), outputs, activation, bias)
 
     def __call__(self) -> nn.Module:
         return build_mlp(*self.args)

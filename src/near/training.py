@@ -131,7 +131,8 @@ def train_classifier(
             model = _build(factory, init_fn)
         parameters = sum(p.numel() for p in model.parameters())
         try:
-            loss, accuracy, epoch = _fit(model, x, y, train, val, test, seed, max_epochs, patience, batch_size, lr)
+            with isolated_rng(seed):  # dropout, RReLU …: their draws come from the seed, not the caller's RNG
+                loss, accuracy, epoch = _fit(model, x, y, train, val, test, seed, max_epochs, patience, batch_size, lr)
         except (RuntimeError, IndexError) as error:
             raise ModelError(
                 f"training failed ({type(error).__name__}: {error}); check that the model takes these samples "
