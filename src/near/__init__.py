@@ -58,3 +58,13 @@ __all__ = [
     "select",
     "verify_sizes",
 ]
+
+
+def __getattr__(name: str):
+    """``near.proxies``, ``near.spaces`` and ``near.metrics`` load on first use (SciPy and the proxies cost
+    about a second to import; scoring alone should not pay it)."""
+    if name in ("metrics", "proxies", "spaces"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'near' has no attribute {name!r}")
