@@ -24,23 +24,16 @@ def check_positive(name: str, option: str, value, *, allow_none: bool = False) -
 
 
 def first_samples(ctx: ProxyContext, name: str, batch_size: int | None, *, minimum: int = 1) -> torch.Tensor:
-    """The first ``batch_size`` samples of ``ctx.x`` (``None``: every sample given).
+    """The first ``batch_size`` samples of ``ctx.x`` — all of them when fewer are given, or for ``None``.
 
-    The caller decides the order of the samples; too few raise an :class:`InputError` with the remedy.
+    ``batch_size`` is the reference's batch (an upper bound, so a proxy applies to whatever data a user
+    has); the caller decides the order of the samples. Fewer than ``minimum`` is an :class:`InputError`.
     """
     check_positive(name, "batch_size", batch_size, allow_none=True)
-    x = ctx.x
-    take = len(x) if batch_size is None else batch_size
-    if len(x) < take:
-        raise InputError(
-            f"{name} takes a batch of {batch_size} samples (batch_size={batch_size}) but {len(x)} were given; "
-            f"give at least {batch_size} samples, or pass batch_size={len(x)} (or None for every sample given)"
-        )
-    if take < minimum:
-        raise InputError(
-            f"{name} needs at least {minimum} samples; got {take}: give more samples or a larger batch_size"
-        )
-    return x[:take]
+    x = ctx.x if batch_size is None else ctx.x[:batch_size]
+    if len(x) < minimum:
+        raise InputError(f"{name} needs at least {minimum} samples; got {len(x)}: give more samples")
+    return x
 
 
 def model_dtype(model: nn.Module, default: torch.dtype | None = None) -> torch.dtype:
