@@ -71,6 +71,17 @@ def test_datasets_lists_every_builtin(runner):
     assert [line.split()[0] for line in lines] == list(BUILTIN_DATASETS)
 
 
+def test_proxies_lists_every_proxy_with_its_metadata(runner):
+    import near.proxies
+
+    text = invoke(runner, "proxies")
+    assert text.exit_code == 0
+    assert [line.split()[0] for line in text.stdout.splitlines()[1:]] == near.proxies.available()
+    listed = json.loads(invoke(runner, "proxies", "--json").stdout)["proxies"]
+    assert {p["name"]: p["needs_labels"] for p in listed}["snip"] is True
+    assert {p["name"]: p["options"] for p in listed}["fisher"] == ["batch_size", "fan_in_weighted"]
+
+
 def test_text_output_has_header_and_table_matching_the_api(runner):
     result = invoke(runner, "score", SMALL, "--data", "digits", "-r", "2", "--seed", "7")
     assert result.exit_code == 0, result.output
