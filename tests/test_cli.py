@@ -439,7 +439,11 @@ def test_select_verify_on_a_builtin(runner, tmp_path):
         (["select", "-d", "digits", "--activations", "relu,swish"], 2, ["unknown activation 'swish'"]),
         (["select", "-d", "digits", "--inits", "zeros"], 2, ["unknown init 'zeros'", "orthogonal"]),
         (["select", "-d", "digits", "--hidden", "0"], 2, ["'--hidden'"]),
-        (["select", "-d", "iris", "--hidden", "200"], 1, ["needs 200 samples", "Pass at least 200 samples"]),
+        (
+            ["select", "-d", "iris", "--hidden", "200"],
+            1,
+            ["hidden width 200 needs at least 200 samples", "Pass at least 200 samples"],
+        ),
         (["select", "-d", "digits", "--bad-below", "2"], 2, ["'--bad-below'"]),
         (["select", "-d", "digits", "--seeds", "-1"], 2, ["'--seeds'"]),
     ],
@@ -487,3 +491,86 @@ def test_select_plot_into_a_new_folder(runner, tmp_path):
     result = invoke(runner, *args, "-r", "2", "--verify", "--seeds", "0", "--plot", str(target), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["plots"] == [str(target)] and target.read_bytes()[:4] == b"\x89PNG"
+
+
+def _regression_csv(tmp_path, samples=120):
+    """A chemistry-like table: float64 descriptors and a real-valued target column (an energy)."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(samples, 6))
+    energy = np.sin(x[:, 0]) + 0.1 * x[:, 1] ** 2
+    path = tmp_path / "energies.csv"
+    header = ",".join([f"d{i}" for i in range(6)] + ["target"])
+    np.savetxt(path, np.c_[x, energy], delimiter=",", header=header, comments="")
+    return path
+
+
+def test_size_and_select_take_regression_targets_with_one_output(runner, tmp_path):
+    path = str(_regression_csv(tmp_path))
+    result = invoke(runner, "size", "-d", path, "-k", "1", "--widths", "8,16,32,64", "-r", "1", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["architecture"][-1] == 1
+    result = invoke(
+        runner,
+        "select",
+        "-d",
+        path,
+        "--hidden",
+        "8",
+        "--activations",
+        "relu,tanh",
+        "--inits",
+        "uniform",
+        "-r",
+        "1",
+        "--verify",
+        "--seeds",
+        "0",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)  # strict JSON: no NaN for the accuracy regression does not have
+    assert out["outputs"] == 1 and all(r["test_loss"] > 0 and r["test_accuracy"] is None for r in out["results"])
+
+
+def test_size_json_is_identical_for_the_same_seed(runner):
+    args = ("size", "-d", "iris", "-k", "1", "--widths", "8,16,32,64", "-r", "1", "--seed", "3", "--json")
+    first, second = invoke(runner, *args), invoke(runner, *args)
+    assert first.exit_code == 0 and first.stdout == second.stdout
+
+
+def test_size_verify_trains_widths_beyond_the_sample_count(runner):
+    """iris has 150 samples: 20 x the estimate is wider, so its NEAR is left out (null), not a crash."""
+    result = invoke(
+        runner,
+        "size",
+        "-d",
+        "iris",
+        "-k",
+        "1",
+        "--widths",
+        "8,16,32,64",
+        "-r",
+        "1",
+        "--verify",
+        "--factors",
+        "1,20",
+        "--seeds",
+        "0",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    networks = json.loads(result.stdout)["verification"]["networks"]
+    assert networks[0]["near"] > 0 and networks[1]["near"] is None and networks[1]["test_loss"] > 0
+    assert "NEAR not computed" in result.stderr
+
+
+def test_size_on_constant_data_is_a_message(runner, tmp_path):
+    import numpy as np
+
+    path = tmp_path / "constant.npz"
+    np.savez(path, x=np.ones((100, 5)), y=np.zeros(100))
+    result = invoke(runner, "size", "-d", str(path), "-k", "1", "--widths", "8,16,32,64", "-r", "1", "--json")
+    assert result.exit_code == 1 and result.stdout == "" and "Traceback" not in result.output
+    assert "does not grow with its width" in result.stderr and "constant" in result.stderr

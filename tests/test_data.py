@@ -164,9 +164,24 @@ def test_label_count_must_match(tmp_path):
     assert "3 labels for 4 samples" in message
 
 
-def test_fractional_labels_and_nan_features_are_rejected(tmp_path):
+def test_fractional_labels_are_regression_targets(tmp_path):
     np.savez(tmp_path / "f.npz", x=np.ones((2, 2)), y=np.array([0.5, 1.0]))
-    assert "whole numbers" in _error(tmp_path / "f.npz")
+    data = load_data(str(tmp_path / "f.npz"))
+    assert data.is_regression and data.y.dtype == torch.float32 and data.y.tolist() == [0.5, 1.0]
+    assert data.num_classes is None and data.num_outputs == 1
+    np.savez(tmp_path / "k.npz", x=np.ones((3, 2)), y=np.array([[0.5, 1.0], [2, 3], [4, 5]]))
+    assert load_data(str(tmp_path / "k.npz")).num_outputs == 2
+    (tmp_path / "e.csv").write_text("a,b,energy\n1,2,-0.25\n3,4,1.5\n5,6,2\n")  # no "label" name: a feature
+    assert load_data(str(tmp_path / "e.csv")).x.shape == (3, 3)
+    (tmp_path / "t.csv").write_text("a,b,target\n1,2,-0.25\n3,4,1.5\n5,6,2\n")
+    assert load_data(str(tmp_path / "t.csv")).y.tolist() == [-0.25, 1.5, 2.0]
+    (tmp_path / "w.csv").write_text("a,label\n1,0\n2,1.0\n3,2\n")  # whole numbers stay class indices
+    assert load_data(str(tmp_path / "w.csv")).num_classes == 3
+
+
+def test_nan_labels_and_features_are_rejected(tmp_path):
+    np.savez(tmp_path / "f.npz", x=np.ones((2, 2)), y=np.array([np.nan, 1.0]))
+    assert "NaN" in _error(tmp_path / "f.npz")
     np.save(tmp_path / "n.npy", np.array([[1.0, np.nan]]))
     assert "NaN" in _error(tmp_path / "n.npy")
 

@@ -138,3 +138,29 @@ def test_bad_input_is_a_clear_error(options, fragment):
 def test_too_few_samples_names_the_remedy():
     with pytest.raises(near.InsufficientSamplesError, match="Pass at least 200 samples"):
         near.select(torch.randn(100, 4), (200,), activations=["relu"], inits=["default"], repetitions=1)
+
+
+def test_real_valued_labels_are_regression_targets_not_truncated_classes():
+    """Energies in [-1, 1] were cast to int64 (-1, 0, 1 → "negative label") instead of giving one output."""
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    energies = torch.sin(x[:, 0])  # float64, as a chemistry pipeline hands them over
+    grid = near.select(x, (8,), labels=energies, activations=["relu"], inits=["kaiming_uniform"], repetitions=1, seed=0)
+    assert grid.outputs == 1
+    two = near.select(
+        x,
+        (8,),
+        labels=torch.stack([energies, energies**2], 1),
+        activations=["relu"],
+        inits=["uniform"],
+        repetitions=1,
+        seed=0,
+    )
+    assert two.outputs == 2
+    with pytest.raises(OptionError, match="regression target"):
+        near.select(x, (8,), labels=energies, outputs=3, activations=["relu"], inits=["uniform"], repetitions=1)
+
+
+def test_a_layer_wider_than_the_samples_is_named_with_what_to_change():
+    x = torch.randn(20, 5, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(near.InsufficientSamplesError, match="hidden width 32 needs at least 32 samples.*at most 20"):
+        near.select(x, (32, 8), activations=["relu"], inits=["uniform"], repetitions=1)

@@ -302,3 +302,15 @@ def test_plots_are_all_or_nothing(tmp_path, digits, monkeypatch):
     with pytest.raises(OSError):
         result.plot(tmp_path / "new" / "plots")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # layer1.png and the new folders removed
+
+
+def test_constant_inputs_are_a_fit_error_not_a_threshold_only_estimate():
+    """Identical samples give score 1 at every width: the fit (γ = −1) would say t^(−1/2) ≈ 14 for any data."""
+    with pytest.raises(FitError, match="does not grow with its width.*constant"):
+        near.estimate_layer_sizes(torch.ones(80, 5), 1, widths=(8, 16, 32, 64), repetitions=1)
+
+
+def test_to_dict_is_the_same_for_the_same_seed():
+    x = torch.randn(80, 5, generator=torch.Generator().manual_seed(0))
+    runs = [near.estimate_layer_sizes(x, 1, widths=(8, 16, 32, 64), repetitions=1, seed=2, warn=False) for _ in "ab"]
+    assert runs[0].to_dict() == runs[1].to_dict() and "seconds" not in runs[0].to_dict()

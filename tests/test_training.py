@@ -132,3 +132,13 @@ def test_verify_sizes_trains_the_sizings_own_custom_init_activation_and_bias(dig
     check = near.verify_sizes(sizing, x, y, factors=(1,), seeds=(0,), repetitions=1, training={"max_epochs": 1})
     assert seen and all(isinstance(m[2], nn.RReLU) and m[1].bias is None for m in seen)
     assert check.rows[0].parameters == 64 * sizing.sizes[0] + sizing.sizes[0] * 10
+
+
+def test_regression_targets_train_with_mean_squared_error():
+    x = torch.randn(200, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = torch.sin(x[:, 0]) + 0.5 * x[:, 1]  # float64 targets
+    factory = functools.partial(build_mlp, 4, (16,), 1, nn.Tanh)
+    run = train_classifier(factory, x, y, seeds=(0,), max_epochs=40)
+    assert 0 < run.test_loss[0] < float(y.var()) and math.isnan(run.test_accuracy[0])
+    with pytest.raises(ModelError, match="1 output"):
+        train_classifier(functools.partial(build_mlp, 4, (16,), 3, nn.Tanh), x, y, seeds=(0,), max_epochs=1)

@@ -276,8 +276,8 @@ def _load(data_spec: str, needs_labels: bool):
         raise click.ClickException(str(error)) from None
     if needs_labels and data.y is None:
         raise click.ClickException(
-            f"--verify trains classifiers and needs labels, but {data_spec} has none; use a .npz with "
-            "'labels'/'y' or a .csv with a label column"
+            f"--verify trains the networks and needs labels (classes or regression targets), but {data_spec} has "
+            "none; use a .npz with 'labels'/'y' or a .csv with a label column"
         )
     return data
 
@@ -291,7 +291,10 @@ _DATA_OPTION = click.option(
     help="A built-in dataset (see `near datasets`) or a .npz, .npy or .csv file.",
 )
 _OUTPUTS_OPTION = click.option(
-    "--outputs", type=click.IntRange(min=1), default=None, help="Output layer width. Default: classes in DATA."
+    "--outputs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Output layer width. Default: classes in DATA (regression targets: their number per sample), else 10.",
 )
 _SEEDS_OPTION = click.option(
     "--seeds",
@@ -404,7 +407,7 @@ def size_command(
       near size --data digits -k 2 --verify --seeds 0,1,2
     """
     data = _load(data_spec, verify)
-    outputs = outputs or data.num_classes or 10
+    outputs = outputs or data.num_outputs or 10
     progress = _stderr_is_terminal()
     try:
         with _warnings_to_stderr():
@@ -535,7 +538,7 @@ def select_command(
                 hidden,
                 activations=activations,
                 inits=inits,
-                outputs=outputs or data.num_classes,
+                outputs=outputs,
                 labels=data.y,
                 repetitions=repetitions,
                 seed=seed,

@@ -29,7 +29,11 @@ _NPZ_KEYS = (("images", "labels"), ("x", "y"))
 
 @dataclass(frozen=True)
 class LoadedData:
-    """Features ``x`` (float32, first axis = samples), optional int64 labels ``y`` and a display name."""
+    """Features ``x`` (float32, first axis = samples), optional labels ``y`` and a display name.
+
+    ``y`` is int64 class indices, or float32 regression targets (``(N,)`` or ``(N, k)``) when the labels
+    are numbers that are not all whole (e.g. energies).
+    """
 
     x: torch.Tensor
     y: torch.Tensor | None
@@ -43,9 +47,21 @@ class LoadedData:
     @property
     def num_classes(self) -> int | None:
         """``max label + 1`` (so labels index a model's outputs), or the number of distinct labels if that is larger."""
-        if self.y is None:
+        if self.y is None or self.is_regression:
             return None
         return max(int(self.y.max()) + 1, len(torch.unique(self.y)))
+
+    @property
+    def is_regression(self) -> bool:
+        """Whether ``y`` holds real-valued regression targets rather than class indices."""
+        return self.y is not None and self.y.is_floating_point()
+
+    @property
+    def num_outputs(self) -> int | None:
+        """The output width the labels call for: the number of classes, or of regression targets per sample."""
+        if self.is_regression:
+            return 1 if self.y.ndim == 1 else int(self.y.shape[1])
+        return self.num_classes
 
     def __len__(self) -> int:
         return len(self.x)
@@ -107,16 +123,26 @@ def _finish(x: np.ndarray, y: np.ndarray | None, name: str) -> LoadedData:
 
 
 def _labels(y: np.ndarray, n: int, name: str) -> np.ndarray:
+    """Class indices (int64), or float32 regression targets when the numbers are not all whole."""
+    if y.ndim == 0 or len(y) != n:
+        count = 0 if y.ndim == 0 else len(y)
+        raise DataError(f"{name}: {count} labels for {n} samples; there must be one label per sample")
+    regression = np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and not np.all(y == np.round(y))
+    if regression and y.ndim <= 2:
+        return y.astype(np.float32)
     if y.ndim != 1:
-        raise DataError(f"{name}: labels must be one-dimensional, got shape {y.shape}")
-    if len(y) != n:
-        raise DataError(f"{name}: {len(y)} labels for {n} samples; there must be one label per sample")
+        raise DataError(
+            f"{name}: labels must be one-dimensional (or (N, k) real-valued regression targets), got shape {y.shape}"
+        )
     if y.dtype.kind in "OSU":  # class names (e.g. a CSV column of strings) become 0 … K-1, in sorted order
         return np.unique(y.astype(str), return_inverse=True)[1].astype(np.int64)
     if y.dtype == np.bool_:
         return y.astype(np.int64)
     if not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
-        raise DataError(f"{name}: labels must be whole numbers (class indices), got dtype {y.dtype}")
+        raise DataError(
+            f"{name}: labels must be class indices (whole numbers) or finite real-valued regression targets, "
+            f"got dtype {y.dtype}{' with NaN or infinite values' if y.dtype.kind == 'f' else ''}"
+        )
     return y.astype(np.int64)
 
 

@@ -29,7 +29,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .activations import ACTIVATIONS
-from .errors import ModelError, NonFiniteActivationError, OptionError
+from .errors import InsufficientSamplesError, ModelError, NonFiniteActivationError, OptionError
 from .inits import INIT_NAMES, InitFn, get_init
 from .result import _std
 from .score import score
@@ -333,6 +333,14 @@ def select(
     inits = [resolve_init(i) for i in _as_list(inits, "inits")]
     y = None if labels is None else _labels(labels, len(x))
     outputs = _outputs(outputs, y)
+    if max(*hidden, outputs) > len(x):
+        widest = max(*hidden, outputs)
+        what = "hidden width" if max(hidden) >= outputs else "output width"
+        raise InsufficientSamplesError(
+            f"the {what} {widest} needs at least {widest} samples (NEAR's effective rank of a layer of width s "
+            f"needs s samples) but only {len(x)} were given. Pass at least {widest} samples, or use widths of at "
+            f"most {len(x)}"
+        )
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
     input_size = int(np.prod(x.shape[1:]))
@@ -353,7 +361,9 @@ def select(
         from .training import spearman, train_classifier
 
         if y is None:
-            raise OptionError("verify=True trains classifiers and needs labels=; pass the class labels")
+            raise OptionError(
+                "verify=True trains the networks and needs labels=; pass class labels or regression targets"
+            )
         seeds = tuple(int(s) for s in training_seeds)
         trained = []
         bar = tqdm(total=len(rows) * len(seeds), desc="training", unit="run", disable=not progress)
@@ -400,7 +410,20 @@ def _as_list(values, what: str) -> list:
 
 
 def _labels(labels, n: int) -> torch.Tensor:
-    y = torch.as_tensor(np.asarray(labels)).long().flatten()
+    """Class indices (int64, flattened), or float32 regression targets ``(n,)`` / ``(n, k)`` when ``labels``
+    are floating-point numbers that are not all whole (energies, properties …)."""
+    array = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels)
+    if array.ndim == 0 or len(array) != n:
+        count = 0 if array.ndim == 0 else len(array)
+        raise OptionError(f"labels has {count} entries for {n} samples; give one label (or target) per sample")
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.all(np.isfinite(array)):
+            raise OptionError("labels contain NaN or infinite values; give finite class indices or regression targets")
+        if not np.all(array == np.round(array)):
+            if array.ndim > 2:
+                raise OptionError(f"regression targets must have shape (samples,) or (samples, k), got {array.shape}")
+            return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+    y = torch.as_tensor(array).long().flatten()
     if len(y) != n:
         raise OptionError(f"labels has {len(y)} entries for {n} samples; give one class label per sample")
     if len(y) and int(y.min()) < 0:
@@ -409,11 +432,20 @@ def _labels(labels, n: int) -> torch.Tensor:
 
 
 def _outputs(outputs, y) -> int:
+    regression = y is not None and y.is_floating_point()
+    targets = (1 if y.ndim == 1 else int(y.shape[1])) if regression else None
     if outputs is None:
+        if regression:
+            return targets
         return max(int(y.max()) + 1, len(torch.unique(y))) if y is not None else 10
     if not isinstance(outputs, (int, np.integer)) or isinstance(outputs, bool) or outputs < 1:
         raise OptionError(f"outputs must be a positive integer, got {outputs!r}")
-    if y is not None and int(y.max()) >= outputs:
+    if regression and outputs != targets:
+        raise OptionError(
+            f"outputs={outputs} but the labels are {targets} regression target(s) per sample; "
+            f"pass outputs={targets} or leave it out"
+        )
+    if y is not None and not regression and int(y.max()) >= outputs:
         raise OptionError(f"outputs={outputs} but the labels go up to {int(y.max())}; pass outputs > the largest label")
     return int(outputs)
 

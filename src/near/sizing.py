@@ -66,6 +66,7 @@ PARTS = ("both", "pre", "post")
 POOR_FIT_NRMSE = 0.05  # RMSE of the fit over its range of relative scores above which the fit is called poor
 LOG_LIKE_GAMMA = 0.02  # |γ| below this: f is ≈ log-linear and s* ≈ 1/t whatever the data
 MAX_ESTIMATE = 100_000
+MIN_GROWTH = 1.1  # the layer's score at the widest candidate width must exceed this × its score at the narrowest
 _FAN_IN_ONLY = frozenset({"default", "kaiming_uniform", "kaiming_normal", "uniform", "normal"})
 
 
@@ -177,8 +178,8 @@ class LayerSizeEstimate:
             "alpha": self.alpha,
             "beta": self.beta,
             "gamma": self.gamma,
-            "r2": self.r2,
-            "nrmse": self.nrmse,
+            "r2": _finite_or_none(self.r2),
+            "nrmse": _finite_or_none(self.nrmse),
             "widths": list(self.widths),
             "relative_scores": list(self.relative_scores),
             "relative_stds": list(self.relative_stds),
@@ -215,6 +216,7 @@ class SizingResult:
         return (self.input_size, *self.sizes, self.outputs)
 
     def to_dict(self) -> dict:
+        """Everything but the run time (``seconds``), so that the same seed gives the same dictionary."""
         return {
             "sizes": list(self.sizes),
             "architecture": list(self.architecture),
@@ -225,7 +227,6 @@ class SizingResult:
             "init": self.init,
             "part": self.part,
             "bias": self.bias,
-            "seconds": round(self.seconds, 3),
             "layers": [layer.to_dict() for layer in self.layers],
         }
 
@@ -497,6 +498,15 @@ def check_widths(widths, samples: int) -> tuple[int, ...]:
 def _estimate(layer: int, widths, relative: np.ndarray, fixed, threshold: float) -> LayerSizeEstimate:
     means = relative.mean(axis=0)
     stds = np.array([_std(relative[:, j]) for j in range(relative.shape[1])])
+    absolute = means * np.asarray(widths, dtype=float)  # the layer's score per matrix
+    if np.all(np.isfinite(absolute)) and absolute[-1] < MIN_GROWTH * absolute[0]:
+        raise FitError(
+            f"layer {layer}: the layer's NEAR score does not grow with its width ({absolute[0]:.3g} at width "
+            f"{widths[0]}, {absolute[-1]:.3g} at width {widths[-1]}), so there is no curve to fit and any estimate "
+            "would reflect only the threshold. The samples reaching the layer have (almost) no variation: check "
+            "that the data is not constant or identical across samples (standardise the features), or choose "
+            "another activation/initialisation, or score both matrices (part 'both')"
+        )
     try:
         fit = fit_power_law(widths, means)
         exact = size_from_fit(fit.gamma, threshold)
@@ -582,12 +592,12 @@ class TrainedWidths:
         return {
             "hidden": list(self.hidden),
             "parameters": self.parameters,
-            "near": float(np.mean(self.near)),
-            "near_std": _std(self.near),
-            "test_loss": float(np.nanmean(self.test_loss)),
-            "test_loss_std": _std(self.test_loss),
-            "test_accuracy": float(np.mean(self.test_accuracy)),
-            "test_accuracy_std": _std(self.test_accuracy),
+            "near": _finite_or_none(float(np.mean(self.near))),
+            "near_std": _finite_or_none(_std(self.near)),
+            "test_loss": _finite_or_none(float(np.nanmean(self.test_loss))),
+            "test_loss_std": _finite_or_none(_std(self.test_loss)),
+            "test_accuracy": _finite_or_none(float(np.mean(self.test_accuracy))),  # None for regression targets
+            "test_accuracy_std": _finite_or_none(_std(self.test_accuracy)),
         }
 
 
@@ -611,12 +621,13 @@ class SizeVerification:
     def table(self) -> str:
         lines = ["hidden widths        params     NEAR (± std)      test loss (± std)   test acc (± std)"]
         for row in self.rows:
-            d = row.to_dict()
             mark = "  <- estimate" if row.hidden == self.estimate else ""
+            near, near_std = float(np.mean(row.near)), _std(row.near)
+            loss, loss_std = float(np.nanmean(row.test_loss)), _std(row.test_loss)
+            accuracy, accuracy_std = float(np.mean(row.test_accuracy)), _std(row.test_accuracy)
             lines.append(
-                f"{row.label:<18} {row.parameters:>8}  {d['near']:>8.2f} ± {d['near_std']:<6.2f}  "
-                f"{d['test_loss']:.4f} ± {d['test_loss_std']:.4f}    {d['test_accuracy']:.4f} ± "
-                f"{d['test_accuracy_std']:.4f}{mark}"
+                f"{row.label:<18} {row.parameters:>8}  {near:>8.2f} ± {near_std:<6.2f}  "
+                f"{loss:.4f} ± {loss_std:.4f}    {accuracy:.4f} ± {accuracy_std:.4f}{mark}"
             )
         rho = ", ".join(f"{k} {v:+.3f}" for k, v in self.spearman.items())
         lines.append(f"trained with seeds {list(self.seeds)}; Spearman rho: {rho}")
@@ -680,20 +691,36 @@ def verify_sizes(
         _, init_fn = resolve_init(sizing.init if init is None else init)
     input_size = int(np.prod(x.shape[1:]))
     seeds = tuple(int(s) for s in seeds)
-    rows = []
+    rows, too_wide = [], []
     bar = tqdm(total=len(candidates) * len(seeds), desc="training", unit="run", disable=not progress)
     with bar:
         for widths in candidates:
             factory = _MLPFactory(input_size, widths, sizing.outputs, activation_factory, sizing.bias)
-            near_scores = score(factory, x, repetitions=repetitions, seed=0, init=init_fn).scores
+            if max(*widths, sizing.outputs) <= len(x):
+                near_scores = score(factory, x, repetitions=repetitions, seed=0, init=init_fn).scores
+            else:  # a layer of width s needs s samples for its effective rank; training it needs none
+                near_scores = np.full(repetitions, math.nan)
+                too_wide.append("-".join(map(str, widths)))
             run = train_classifier(factory, x, y, init=init_fn, seeds=seeds, on_run=bar.update, **(training or {}))
             rows.append(TrainedWidths(widths, run.parameters, near_scores, run.test_loss, run.test_accuracy))
+    if too_wide:
+        warnings.warn(
+            f"NEAR not computed for {', '.join(too_wide)}: a layer of width s needs at least s samples and only "
+            f"{len(x)} were given (these networks are trained all the same); pass more samples or smaller factors",
+            SizingWarning,
+            stacklevel=2,
+        )
     losses = [float(np.nanmean(r.test_loss)) for r in rows]
     rho = {
         "near_vs_test_loss": spearman([float(np.mean(r.near)) for r in rows], losses),
         "parameters_vs_test_loss": spearman([r.parameters for r in rows], losses),
     }
     return SizeVerification(tuple(sizing.sizes), tuple(rows), seeds, rho)
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no NaN: a missing figure (no accuracy for regression, every run diverged) becomes null."""
+    return float(value) if math.isfinite(value) else None
 
 
 class _MLPFactory:

@@ -6,7 +6,8 @@ The protocol, the same for every candidate so that only the candidate differs:
   ``split_seed`` — the same samples for every candidate and every training seed;
 * **validation split**: ``val_fraction`` (default 10 %) of the remaining training part, also fixed by
   ``split_seed``, used only for early stopping;
-* **training**: Adam (``lr`` 1e-3), mini-batches of ``batch_size`` (128), cross-entropy; after every
+* **training**: Adam (``lr`` 1e-3), mini-batches of ``batch_size`` (128), cross-entropy for class labels or
+  mean squared error for real-valued regression targets (accuracy is then NaN); after every
   epoch the validation loss is checked, training stops after ``patience`` (10) epochs without
   improvement or at ``max_epochs`` (100), and the weights of the best epoch are restored;
 * **seeds**: each training seed draws the initial weights (with the candidate's init scheme) and the
@@ -96,7 +97,8 @@ def train_classifier(
     factory
         Builds the untrained model (called once per seed, inside the seed's RNG scope).
     x, y
-        Samples and integer class labels.
+        Samples and integer class labels, or floating-point regression targets ``(N,)`` / ``(N, k)``
+        (mean squared error; the model's output must have ``k`` values, 1 for ``(N,)``).
     init
         Initialisation applied to each freshly built model (a name or a function); ``None``: the
         factory's own.
@@ -112,9 +114,11 @@ def train_classifier(
         accuracy of its best finite epoch.
     """
     x = torch.as_tensor(x).float()
-    y = torch.as_tensor(y).long()
+    y = torch.as_tensor(y)
+    regression = y.is_floating_point()
+    y = y.float().reshape(len(y), -1) if regression else y.long()
     if len(x) != len(y):
-        raise OptionError(f"{len(x)} samples but {len(y)} labels; give one class label per sample")
+        raise OptionError(f"{len(x)} samples but {len(y)} labels; give one class label (or target) per sample")
     for name, value in (("max_epochs", max_epochs), ("patience", patience), ("batch_size", batch_size)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise OptionError(f"{name} must be a positive integer, got {value!r}")
@@ -133,10 +137,15 @@ def train_classifier(
         try:
             with isolated_rng(seed):  # dropout, RReLU …: their draws come from the seed, not the caller's RNG
                 loss, accuracy, epoch = _fit(model, x, y, train, val, test, seed, max_epochs, patience, batch_size, lr)
-        except (RuntimeError, IndexError) as error:
+        except (RuntimeError, IndexError, ValueError) as error:
+            wanted = (
+                f"{y.shape[1]} output(s), one per regression target"
+                if regression
+                else f"one output per class (labels go up to {int(y.max())})"
+            )
             raise ModelError(
                 f"training failed ({type(error).__name__}: {error}); check that the model takes these samples "
-                f"and has one output per class (labels go up to {int(y.max())})"
+                f"and has {wanted}"
             ) from None
         losses.append(loss)
         accuracies.append(accuracy)
@@ -183,7 +192,7 @@ def _fit(model, x, y, train, val, test, seed, max_epochs, patience, batch_size, 
             model.train()
             for batch in torch.randperm(len(train), generator=generator).split(batch_size):
                 optimiser.zero_grad(set_to_none=True)
-                loss = F.cross_entropy(model(x_train[batch]), y_train[batch])
+                loss = _loss(model(x_train[batch]), y_train[batch])
                 if not torch.isfinite(loss):
                     break
                 loss.backward()
@@ -200,10 +209,21 @@ def _fit(model, x, y, train, val, test, seed, max_epochs, patience, batch_size, 
     return loss, accuracy, best_epoch
 
 
+def _loss(output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy for class indices; mean squared error for regression targets (shapes must match)."""
+    if not y.is_floating_point():
+        return F.cross_entropy(output, y)
+    if output.shape != y.shape:
+        raise ValueError(
+            f"the model gives outputs of shape {tuple(output.shape)} for targets of shape {tuple(y.shape)}"
+        )
+    return F.mse_loss(output, y)
+
+
 def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     model.eval()
     with torch.no_grad():
         logits = model(x)
-        loss = float(F.cross_entropy(logits, y))
-        accuracy = float((logits.argmax(dim=1) == y).float().mean())
+        loss = float(_loss(logits, y))
+        accuracy = math.nan if y.is_floating_point() else float((logits.argmax(dim=1) == y).float().mean())
     return (loss if math.isfinite(loss) else math.nan), accuracy
