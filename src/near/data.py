@@ -1,7 +1,8 @@
 """Sample data for the command line: a few built-in datasets and ``.npz`` / ``.npy`` / ``.csv`` files.
 
 The built-ins ship inside scikit-learn, so nothing is downloaded at run time. Everything is returned
-as float32 features (plus int64 labels when there are any), ready to pass to :func:`near.score`.
+as float32 features plus, when there are any, int64 class labels or float32 regression targets (labels
+that are not all whole numbers), ready to pass to :func:`near.score`.
 """
 
 from __future__ import annotations
