@@ -107,3 +107,32 @@ def test_proxies_work_inside_a_callers_inference_mode():
     expected = proxies.compute("grad_norm", net, x, torch.arange(4) % 2, batch_size=None)
     with torch.inference_mode():
         assert proxies.compute("grad_norm", net, x, torch.arange(4) % 2, batch_size=None) == expected
+
+
+def test_batchnorm_seeing_one_value_per_channel_is_a_named_error_and_nan_on_request():
+    # One sample through an nn.BatchNorm1d in train mode: torch's bare ValueError must not leak out.
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+    x, y = torch.randn(1, 4), torch.tensor([1])
+    for name in ("grad_norm", "snip", "nwot"):
+        with pytest.raises(ProxyNotApplicableError, match=f"{name}: .*BatchNorm.*single value per channel"):
+            proxies.compute(name, net, x, y)
+    values = proxies.compute_many(["grad_norm", "near", "params"], net, x, y, on_error="nan")
+    assert math.isnan(values["grad_norm"]) and "single value per channel" in values["grad_norm"].reason
+    assert math.isnan(values["near"]) and values["params"] == 83
+
+
+def test_too_few_samples_for_one_proxy_does_not_lose_the_others_with_on_error_nan():
+    net, x, y = small_cnn(), torch.randn(1, 3, 8, 8), torch.tensor([1])
+    values = proxies.compute_many(["jacob_cov", "near", "meco", "params"], net, x, y, on_error="nan")
+    assert math.isnan(values["jacob_cov"]) and "at least 2 samples" in values["jacob_cov"].reason
+    assert math.isnan(values["near"]) and "samples" in values["near"].reason
+    assert math.isfinite(values["meco"]) and values["params"] == 258
+    with pytest.raises(InputError, match="jacob_cov needs at least 2 samples"):
+        proxies.compute("jacob_cov", net, x)
+
+
+def test_every_proxy_docstring_states_its_sign_relative_to_the_paper():
+    for name in proxies.available():
+        doc = proxies.info(name).function.__doc__ or ""
+        assert "sign" in doc.lower(), f"{name}'s docstring does not say how its sign relates to the paper's"

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from ..errors import ProxyError, ProxyNotApplicableError
+from ..errors import InsufficientSamplesError, ProxyError, ProxyNotApplicableError
 from ..rng import isolated_rng
 from . import basic, gradient, jacobian, meco, patterns, zen  # noqa: F401  (each registers its proxies)
 from ._registry import REGISTRY, ProxyContext, ProxyInfo, ProxyScore, info
@@ -79,9 +79,18 @@ def compute_many(
     for name in names:
         start = time.perf_counter()
         try:
-            with torch.inference_mode(False), isolated_rng(seed):  # gradient proxies work under a caller's no-grad
-                value = REGISTRY[name].function(context, **options.get(name, {}))
-        except ProxyNotApplicableError as error:
+            try:
+                with torch.inference_mode(False), isolated_rng(seed):  # gradient proxies work under a caller's no-grad
+                    value = REGISTRY[name].function(context, **options.get(name, {}))
+            except Exception as error:
+                if _batchnorm_single_value(error):
+                    raise ProxyNotApplicableError(
+                        f"{name}: the copy runs in train mode (BatchNorm with batch statistics, as the "
+                        "references) and a BatchNorm layer sees a single value per channel on these inputs "
+                        "(one sample, or a 1x1 feature map); give more samples or larger inputs"
+                    ) from error
+                raise
+        except (ProxyNotApplicableError, InsufficientSamplesError) as error:
             if on_error == "raise":
                 raise
             value = ProxyScore(math.nan, f"{name} does not apply: {error}")
@@ -90,3 +99,17 @@ def compute_many(
         value.seconds = time.perf_counter() - start
         results[name] = value
     return results
+
+
+def _batchnorm_single_value(error: BaseException | None) -> bool:
+    """Whether ``error`` (or an error it was raised from) is torch's refusal of a train-mode BatchNorm that
+    sees one value per channel: an input the proxy cannot apply to, not a bug to pass on bare."""
+    while error is not None:
+        if (
+            isinstance(error, ValueError)
+            and not isinstance(error, ProxyNotApplicableError)
+            and ("more than 1 value per channel" in str(error))
+        ):
+            return True
+        error = error.__cause__
+    return False

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 import torch
 from torch import nn
 
-from ..errors import InputError, OptionError
+from ..errors import InsufficientSamplesError, OptionError
 from ._registry import ProxyContext
 
 
@@ -27,12 +27,13 @@ def first_samples(ctx: ProxyContext, name: str, batch_size: int | None, *, minim
     """The first ``batch_size`` samples of ``ctx.x`` — all of them when fewer are given, or for ``None``.
 
     ``batch_size`` is the reference's batch (an upper bound, so a proxy applies to whatever data a user
-    has); the caller decides the order of the samples. Fewer than ``minimum`` is an :class:`InputError`.
+    has); the caller decides the order of the samples. Fewer than ``minimum`` is an
+    :class:`InsufficientSamplesError` (an :class:`InputError` that ``on_error="nan"`` turns into NaN).
     """
     check_positive(name, "batch_size", batch_size, allow_none=True)
     x = ctx.x if batch_size is None else ctx.x[:batch_size]
     if len(x) < minimum:
-        raise InputError(f"{name} needs at least {minimum} samples; got {len(x)}: give more samples")
+        raise InsufficientSamplesError(f"{name} needs at least {minimum} samples; got {len(x)}: give more samples")
     return x
 
 

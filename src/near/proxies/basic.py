@@ -14,6 +14,7 @@ def params(ctx: ProxyContext) -> float:
     """Number of parameters: Σ numel over ``named_parameters()`` whose name lacks "auxiliary".
 
     Counted like the benchmarks' ``count_parameters`` (NATS-Bench reports it in millions; here in units).
+    Same sign as the papers that use it as a baseline proxy (more parameters = predicted better).
     """
     return float(sum(p.numel() for name, p in ctx.model.named_parameters() if "auxiliary" not in name))
 
@@ -23,7 +24,8 @@ def flops(ctx: ProxyContext) -> float:
     """Floating-point operations of one forward pass on one sample, counted by PyTorch's ``FlopCounterMode``.
 
     A multiply-add counts as 2 FLOPs (PyTorch's convention; NASLib's tensorwatch reports MACs·2 as
-    well for convolutions). Only the input's shape matters, not its values.
+    well for convolutions). Only the input's shape matters, not its values. Same sign as the papers that
+    use it as a baseline proxy (more FLOPs = predicted better).
     """
     model = ctx.copy(train=False)
     counter = FlopCounterMode(display=False)
@@ -34,7 +36,10 @@ def flops(ctx: ProxyContext) -> float:
 
 @proxy("l2_norm", needs_labels=False, uses_data=False, reference="NASLib `l2_norm`")
 def l2_norm(ctx: ProxyContext) -> float:
-    """Σ over Conv/Linear layers of the Frobenius norm of the weight (the current weights; no data used)."""
+    """Σ over Conv/Linear layers of the Frobenius norm of the weight (the current weights; no data used).
+
+    Same sign as NASLib's ``l2_norm`` (a larger norm = predicted better); it has no paper of its own.
+    """
     with torch.no_grad():
         return float(sum(layer.weight.norm().item() for layer in weighted_layers(ctx.model)))
 
