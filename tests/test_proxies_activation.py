@@ -57,9 +57,9 @@ def options(n: int, kind: str) -> dict[str, dict]:
     result = {name: dict(small) for name in ("jacob_cov", "epe_nas", "nwot")}
     result |= {name: {"batch_size": n, "repeats": 2} for name in ("swap", "reg_swap")}
     result["zen"] = {"batch_size": 8}
-    if kind == "mlp":
-        result["swap"]["conv_only"] = result["reg_swap"]["conv_only"] = False
-        result["zen"]["features"] = "pre_classifier"
+    if kind == "mlp":  # the one documented option an MLP needs (swap and zen adapt by default)
+        result["meco"] = {"correlate": "samples", "batch_size": n}
+        result["meco_opt"] = {"correlate": "samples", "batch_size": n}
     return result
 
 
@@ -92,7 +92,7 @@ def test_every_proxy_is_finite_and_leaves_the_callers_model_alone(build):
     x, y = data(kind)
     model.train(False)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    names = [n for n in ACTIVATION if not (kind == "mlp" and n.startswith("meco"))]
+    names = ACTIVATION
     values = proxies.compute_many(names, model, x, y, options=options(len(x), kind))
     assert all(math.isfinite(v) and v.reason is None for v in values.values()), values
     assert values["swap"] > 0 and values["reg_swap"] > 0 and values["epe_nas"] > 0
@@ -103,11 +103,26 @@ def test_every_proxy_is_finite_and_leaves_the_callers_model_alone(build):
     assert not any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks for m in model.modules())
 
 
-def test_meco_refuses_an_mlp_instead_of_a_silent_zero():
+def test_meco_refuses_an_mlp_instead_of_a_silent_zero_and_names_the_option_that_applies():
     x, _ = data("mlp")
     for name in ("meco", "meco_opt"):
-        with pytest.raises(ProxyNotApplicableError, match="more than one position .an MLP"):
+        with pytest.raises(ProxyNotApplicableError, match="more than one position .an MLP.*correlate='samples'"):
             proxies.compute(name, mlp(), x, batch_size=4)
+        with pytest.raises(ProxyNotApplicableError, match="correlate='samples'.*got 1 sample.*batch_size=2"):
+            proxies.compute(name, mlp(), x, correlate="samples")
+        with pytest.raises(OptionError, match="correlate must be one of 'positions', 'samples'"):
+            proxies.compute(name, mlp(), x, correlate="batch")
+
+
+def test_meco_over_samples_is_the_smallest_eigenvalue_of_the_units_correlation():
+    # Sequential(Linear): the root and the Linear output the same [N, 3]: two equal terms
+    torch.manual_seed(0)
+    model, (x, _) = nn.Sequential(nn.Linear(6, 3)), data("mlp")
+    out = model(x).detach().double()
+    expected = 2 * torch.linalg.eigvalsh(torch.corrcoef(out.T))[0].item()
+    assert proxies.compute("meco", model, x, correlate="samples", batch_size=None) == pytest.approx(expected)
+    # fewer than 8 units: meco_opt uses every unit, i.e. the exact value
+    assert proxies.compute("meco_opt", model, x, correlate="samples", batch_size=None) == pytest.approx(expected)
 
 
 def test_compute_many_gives_each_proxy_its_value_alone():
@@ -286,13 +301,23 @@ def test_swap_counts_distinct_unit_patterns(n):
     assert proxies.compute("swap", model, x, batch_size=None, repeats=3) >= distinct_patterns([x.relu()])
 
 
-def test_swap_reads_conv_maps_only_unless_asked():
+def test_swap_reads_conv_maps_when_there_are_any_else_every_relu():
     model, (x, _) = mlp(), data("mlp", 16)
     with pytest.raises(ProxyNotApplicableError, match="4-D .*conv_only=False"):
-        proxies.compute("swap", model, x)
+        proxies.compute("swap", model, x, conv_only=True)
     h1 = model[1](model[0](x))
     expected = distinct_patterns([h1, model[3](model[2](h1))])
     assert proxies.compute("swap", model, x, conv_only=False, reinit=False) == expected
+    assert proxies.compute("swap", model, x, reinit=False) == expected  # an MLP: every ReLU by default
+    with pytest.raises(OptionError, match="conv_only must be None, True or False"):
+        proxies.compute("swap", model, x, conv_only="yes")
+    # a CNN with a ReLU after its classifier: the default reads the conv ReLU only, as the reference
+    torch.manual_seed(0)
+    hybrid = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 5), nn.ReLU())
+    images = data("image", 16)[0]
+    conv_relu = hybrid[1](hybrid[0](images))
+    assert proxies.compute("swap", hybrid, images, reinit=False) == distinct_patterns([conv_relu])
+    assert proxies.compute("swap", hybrid, images, reinit=False, conv_only=True) == distinct_patterns([conv_relu])
 
 
 def test_reg_swap_is_swap_times_the_size_factor():
@@ -383,7 +408,12 @@ def test_zen_dead_features_and_missing_pooling():
     value = proxies.compute("zen", dead, torch.randn(2, 3, 4, 4), batch_size=4)
     assert math.isnan(value) and "Δ = 0" in value.reason
     with pytest.raises(ProxyNotApplicableError, match="AdaptiveAvgPool1d/2d/3d.*features='pre_classifier'"):
-        proxies.compute("zen", mlp(), torch.randn(4, 6))
+        proxies.compute("zen", mlp(), torch.randn(4, 6), features="pre_gap")
+    # an MLP: the default reads the input of the last Linear, i.e. features='pre_classifier'
+    x = torch.randn(4, 6)
+    assert proxies.compute("zen", mlp(), x) == proxies.compute("zen", mlp(), x, features="pre_classifier")
+    with pytest.raises(ProxyNotApplicableError, match="has neither"):
+        proxies.compute("zen", nn.Sequential(nn.Conv2d(3, 2, 1)), torch.randn(2, 3, 4, 4))
 
 
 # -------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import random
 
 import torch
 
-from ..errors import InputError, ProxyNotApplicableError
+from ..errors import InputError, OptionError, ProxyNotApplicableError
 from ._common import check_positive, first_samples, first_tensor, hooks, model_input
 from ._registry import ProxyContext, ProxyScore, proxy
 
@@ -49,10 +49,21 @@ def _smallest_eigenvalue(features: torch.Tensor, channels_kept: int | None) -> t
     return torch.linalg.eigvalsh(corr)[0] * scale
 
 
+_CORRELATE = ("positions", "samples")
+_ACTIVATIONS = "any (conv feature maps; an MLP with correlate='samples')"
+
+
 @torch.no_grad()
 def _meco(
-    ctx: ProxyContext, name: str, batch_size: int | None, random_input: bool, channels_kept: int | None
+    ctx: ProxyContext,
+    name: str,
+    batch_size: int | None,
+    random_input: bool,
+    channels_kept: int | None,
+    correlate: str,
 ) -> float:
+    if correlate not in _CORRELATE:
+        raise OptionError(f"{name}: correlate must be one of {', '.join(map(repr, _CORRELATE))}; got {correlate!r}")
     x = _inputs(ctx, name, batch_size, random_input)
     model = ctx.copy(train=True)
     terms: list[torch.Tensor] = []
@@ -63,7 +74,11 @@ def _meco(
         tensor = first_tensor(output)
         if tensor is None or tensor.ndim < 2 or not tensor.is_floating_point() or tensor.numel() == 0:
             return  # a per-sample scalar (or an index tensor) has no channels to correlate
-        features = tensor[0].detach().reshape(tensor.shape[1], -1).double()  # the first sample: (C, H·W)
+        if correlate == "positions":
+            features = tensor[0].detach().reshape(tensor.shape[1], -1)  # the first sample: (C, H·W)
+        else:
+            features = tensor.detach().transpose(0, 1).reshape(tensor.shape[1], -1)  # (C, N·H·W)
+        features = features.double()
         spatial = spatial or features.shape[1] > 1
         terms.append(_smallest_eigenvalue(features, channels_kept))
 
@@ -78,10 +93,16 @@ def _meco(
             ) from None
         raise
     if not spatial:
+        if correlate == "samples":
+            raise ProxyNotApplicableError(
+                f"{name} with correlate='samples' correlates each module's output channels over the samples and "
+                f"got {len(x)} sample(s); pass batch_size=2 or more (e.g. 64) and as many samples"
+            )
         raise ProxyNotApplicableError(
             f"{name} correlates each module's output channels over spatial positions and no module of this "
             "model outputs a feature map with more than one position (an MLP: every (C, 1) correlation is "
-            "undefined, counted 0, so the score would be 0 for any weights)"
+            "undefined, counted 0, so the score would be 0 for any weights); pass correlate='samples' and "
+            "batch_size=64 to correlate the units over samples instead"
         )
     values = torch.stack(terms) if terms else torch.zeros(0, dtype=torch.float64)
     value = values[torch.isfinite(values)].sum().item()
@@ -90,9 +111,11 @@ def _meco(
     return value
 
 
-@proxy("meco", needs_labels=False, activations="any (needs conv feature maps)", sign="same as the paper",
+@proxy("meco", needs_labels=False, activations=_ACTIVATIONS, sign="same as the paper",
        reference=_REFERENCE)
-def meco(ctx: ProxyContext, *, batch_size: int | None = MECO_BATCH, random_input: bool = False) -> float:
+def meco(
+    ctx: ProxyContext, *, batch_size: int | None = MECO_BATCH, random_input: bool = False, correlate: str = "positions"
+) -> float:
     """MeCo: Σ over every module call of λ_min of the channel correlation of its output's first sample.
 
     A forward hook on every module of ``named_modules()`` (the root, containers, leaves, Identity
@@ -107,14 +130,18 @@ def meco(ctx: ProxyContext, *, batch_size: int | None = MECO_BATCH, random_input
     ``batch_size`` samples (1 real image, the reference's setting; only the first sample's features
     are read, the others only feed BatchNorm statistics; ``None`` = all given). ``random_input=True``
     is the foresight measure's variant: N(0,1) input of shape (batch_size, C, 64, 64), whatever the
-    data. Same sign as the paper (higher = predicted better).
+    data. ``correlate="samples"`` is our extension for models without feature maps (MLPs): each
+    output's channels are correlated over all ``batch_size`` samples (and positions), (C, N·H·W),
+    so it needs 2 or more samples. Same sign as the paper (higher = predicted better).
     """
-    return _meco(ctx, "meco", batch_size, random_input, None)
+    return _meco(ctx, "meco", batch_size, random_input, None, correlate)
 
 
-@proxy("meco_opt", needs_labels=False, activations="any (needs conv feature maps)", sign="same as the paper",
+@proxy("meco_opt", needs_labels=False, activations=_ACTIVATIONS, sign="same as the paper",
        reference=_REFERENCE + " (measure='meco_opt')")
-def meco_opt(ctx: ProxyContext, *, batch_size: int | None = MECO_BATCH, random_input: bool = False) -> float:
+def meco_opt(
+    ctx: ProxyContext, *, batch_size: int | None = MECO_BATCH, random_input: bool = False, correlate: str = "positions"
+) -> float:
     """MeCo_opt: MeCo with λ_min estimated from 8 randomly drawn channels per module call, scaled by C/8.
 
     As ``meco`` (same hooks, batch and options), but each hooked output's correlation uses 8 rows
@@ -123,5 +150,5 @@ def meco_opt(ctx: ProxyContext, *, batch_size: int | None = MECO_BATCH, random_i
     channels with factor C/C = 1, i.e. its exact MeCo term (the estimator's natural limit: sample
     everything you have). Same sign as the paper.
     """
-    return _meco(ctx, "meco_opt", batch_size, random_input, OPT_CHANNELS)
+    return _meco(ctx, "meco_opt", batch_size, random_input, OPT_CHANNELS, correlate)
 

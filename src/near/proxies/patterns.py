@@ -144,10 +144,14 @@ def _pack(bits: torch.Tensor) -> torch.Tensor:
     return torch.stack(words, dim=1)
 
 
-def _swap_once(model: nn.Module, x: torch.Tensor, conv_only: bool) -> tuple[int, int, bool]:
-    """(distinct per-unit patterns, units seen, NaN seen) in one forward pass."""
+def _swap_once(model: nn.Module, x: torch.Tensor, conv_only: bool | None) -> tuple[int, int, bool]:
+    """(distinct per-unit patterns, units seen, NaN seen) in one forward pass.
+
+    ``conv_only=None``: the ReLUs on 4-D inputs when any ran, else every ReLU (an MLP's).
+    """
     n = len(x)
-    packed: list[torch.Tensor] = []
+    on_maps: list[torch.Tensor] = []
+    on_others: list[torch.Tensor] = []
     non_finite = False
 
     def collect(module, args, output):
@@ -159,11 +163,13 @@ def _swap_once(model: nn.Module, x: torch.Tensor, conv_only: bool) -> tuple[int,
             return
         out = output.detach().reshape(n, -1)
         non_finite = non_finite or bool(torch.isnan(out).any())
-        packed.append(_pack(out > 0))  # sign() of a ReLU output: 1 where positive, else 0
+        # sign() of a ReLU output: 1 where positive, else 0
+        (on_maps if inp.ndim == 4 or conv_only is False else on_others).append(_pack(out > 0))
 
     relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
     with module_hooks(relus, collect):
         model(model_input(model, x))
+    packed = on_maps or on_others
     if not packed:
         return 0, 0, non_finite
     patterns = torch.cat(packed)
@@ -171,12 +177,14 @@ def _swap_once(model: nn.Module, x: torch.Tensor, conv_only: bool) -> tuple[int,
     return len(distinct), len(patterns), non_finite
 
 
-def _swap(ctx: ProxyContext, name: str, batch_size, repeats: int, reinit: bool, conv_only: bool) -> ProxyScore:
+def _swap(ctx: ProxyContext, name: str, batch_size, repeats: int, reinit: bool, conv_only: bool | None) -> ProxyScore:
     """The mean SWAP over ``repeats``, a fresh :class:`ProxyScore` whose NaN reason names ``name``.
 
     The pass is shared by swap and reg_swap when their options agree (the memo holds a plain tuple).
     """
     check_positive(name, "repeats", repeats)
+    if conv_only is not None and not isinstance(conv_only, bool):
+        raise OptionError(f"{name}: conv_only must be None, True or False; got {conv_only!r}")
     relus = [m for m in ctx.model.modules() if isinstance(m, nn.ReLU)]
     if not relus:
         raise ProxyNotApplicableError(f"{name} " + _NO_RELU.format(what="nn.ReLU module"))
@@ -218,20 +226,22 @@ def swap(
     batch_size: int | None = SWAP_BATCH,
     repeats: int = SWAP_REPEATS,
     reinit: bool = True,
-    conv_only: bool = True,
+    conv_only: bool | None = None,
 ) -> float:
     """SWAP: the number of distinct per-unit on/off patterns of the ReLU outputs across the samples.
 
-    Every ``nn.ReLU`` output (only those whose input is 4-D, i.e. conv feature maps, as the
-    reference, unless ``conv_only=False``, which also reads ReLUs on 2-D inputs such as an MLP's) is
-    flattened per sample and concatenated into A [N, units]; the score is the number of unique rows
-    of sign(A)ᵀ, at most min(units, 2^N). As SWAP's ``correlation.py``: the first ``batch_size``
-    samples (16; ``None`` = all given), train mode, no gradients, and the mean over ``repeats`` (32)
-    forward passes, each after re-drawing the weights with the Gaussian init (Conv/Linear ~ N(0, 1),
-    zero bias, BN weight 1 and bias 0): the caller's weights are not scored. ``reinit=False`` scores
-    the current weights instead (one pass: repeats would be identical). A model without ``nn.ReLU``
-    modules, or none that ran, raises ProxyNotApplicableError (the reference returns ``None``); NaN
-    outputs give NaN with the reason. Same sign as the paper (higher = more expressive).
+    Every ``nn.ReLU`` output whose input is 4-D (conv feature maps, as the reference) is flattened per
+    sample and concatenated into A [N, units]; the score is the number of unique rows of sign(A)ᵀ, at
+    most min(units, 2^N). ``conv_only=None`` (default) reads the ReLUs on 4-D inputs when the model has
+    any, so a CNN scores exactly as the reference, and otherwise every ReLU, so an MLP (where the
+    reference finds nothing) scores its hidden units; ``True`` is the reference's rule alone (an MLP
+    raises), ``False`` reads every ReLU whatever its input. As SWAP's ``correlation.py``: the first
+    ``batch_size`` samples (16; ``None`` = all given), train mode, no gradients, and the mean over
+    ``repeats`` (32) forward passes, each after re-drawing the weights with the Gaussian init
+    (Conv/Linear ~ N(0, 1), zero bias, BN weight 1 and bias 0): the caller's weights are not scored.
+    ``reinit=False`` scores the current weights instead (one pass: repeats would be identical). A model
+    without ``nn.ReLU`` modules, or none that ran, raises ProxyNotApplicableError (the reference returns
+    ``None``); NaN outputs give NaN with the reason. Same sign as the paper (higher = more expressive).
     """
     return _swap(ctx, "swap", batch_size, repeats, reinit, conv_only)
 
@@ -249,7 +259,7 @@ def reg_swap(
     batch_size: int | None = SWAP_BATCH,
     repeats: int = SWAP_REPEATS,
     reinit: bool = True,
-    conv_only: bool = True,
+    conv_only: bool | None = None,
     mu: float = SWAP_MU,
     sigma: float | None = None,
 ) -> float:

@@ -14,13 +14,21 @@ from ._registry import ProxyContext, ProxyScore, proxy
 #: ZenNAS's CIFAR search setting: batch 64, repeat 1, mixup γ = 1e-2.
 ZEN_BATCH, ZEN_REPEATS, ZEN_GAMMA = 64, 1, 1e-2
 
-_FEATURES = ("pre_gap", "pre_classifier")
+_FEATURES = ("auto", "pre_gap", "pre_classifier")
 #: The references hook ``nn.AdaptiveAvgPool2d``; a Conv1d/Conv3d network pools with the other dimensions.
 _ADAPTIVE_AVG_POOLS = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
 
 
 def _feature_modules(model: nn.Module, features: str) -> list[nn.Module]:
-    if features == "pre_gap":
+    if features == "auto":
+        pools = [m for m in model.modules() if isinstance(m, _ADAPTIVE_AVG_POOLS)]
+        modules = pools or [m for m in model.modules() if isinstance(m, nn.Linear)]
+        if not modules:
+            raise ProxyNotApplicableError(
+                "zen reads the input of the last nn.AdaptiveAvgPool1d/2d/3d (the pre-GAP feature map) or, in a "
+                "model without one, of the last nn.Linear, and the model has neither"
+            )
+    elif features == "pre_gap":
         modules = [m for m in model.modules() if isinstance(m, _ADAPTIVE_AVG_POOLS)]
         if not modules:
             raise ProxyNotApplicableError(
@@ -62,7 +70,7 @@ def zen(
     batch_size: int = ZEN_BATCH,
     repeats: int = ZEN_REPEATS,
     gamma: float = ZEN_GAMMA,
-    features: str = "pre_gap",
+    features: str = "auto",
 ) -> float:
     """Zen-score: log E‖f(x) − f(x + γε)‖₁ + Σ_BN log sqrt(mean running_var), with Gaussian weights.
 
@@ -71,14 +79,15 @@ def zen(
     (``batch_size``, *sample shape) (64, ZenNAS's CIFAR search; the data's values are never read,
     only its sample shape), γ = ``gamma`` (1e-2); f is the input of the last ``nn.AdaptiveAvgPool2d``
     called (the pre-GAP feature map, as NASLib's hook; ``AdaptiveAvgPool1d``/``3d`` count too, for
-    Conv1d/Conv3d networks; ``features="pre_classifier"`` takes the input of the last ``nn.Linear``
-    instead, for models without pooling such as MLPs). Δ = mean over the
+    Conv1d/Conv3d networks). ``features="auto"`` (default) does that when the model has such a pool
+    and otherwise (an MLP) takes the input of the last ``nn.Linear`` called; ``"pre_gap"`` and
+    ``"pre_classifier"`` force one of the two. Δ = mean over the
     batch of Σ|f(x) − f(x')| and the score is log Δ plus, for every BatchNorm with running statistics,
     log sqrt(mean running_var) read after the two forward passes (the momentum-updated buffers, as
     the reference; a BN without running statistics is skipped, as MeCo's port does). The mean over
     ``repeats`` (1, ZenNAS's search; its CLI uses 32), each with a fresh draw of weights and inputs
     and reset running statistics (the reference keeps the statistics across repeats, so its repeats
-    after the first differ slightly). A model without adaptive average pooling raises
+    after the first differ slightly). A model without the module ``features`` reads raises
     ProxyNotApplicableError; Δ = 0 (the features do not depend on the input) or an overflow gives NaN
     with the reason. Same sign as the paper (higher = predicted better).
     """
