@@ -25,7 +25,9 @@ MARKDOWN = "report.md"
 HTML = "report.html"
 
 
-def write_report(dirs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os.PathLike | None = None):
+def write_report(
+    dirs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os.PathLike | None = None
+) -> tuple[Path, Path]:
     """Write ``report.md`` (+ ``report_files/*.png``) and a self-contained ``report.html`` about benchmark runs.
 
     Parameters
@@ -46,6 +48,8 @@ def write_report(dirs: str | os.PathLike | Sequence[str | os.PathLike], out: str
 
     Raises
     ------
+    InputError
+        No folder, or one folder given twice.
     DataError
         A run folder or its ``scores.csv`` is missing or malformed (see :func:`near.report.load_run`).
     OptionError
