@@ -61,9 +61,9 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """``near.proxies``, ``near.spaces`` and ``near.metrics`` load on first use (SciPy and the proxies cost
-    about a second to import; scoring alone should not pay it)."""
-    if name in ("metrics", "proxies", "spaces"):
+    """``near.proxies``, ``near.spaces``, ``near.metrics`` and ``near.report`` load on first use (SciPy and the
+    proxies cost about a second to import; scoring alone should not pay it)."""
+    if name in ("metrics", "proxies", "report", "spaces"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -585,6 +585,38 @@ def proxies_command(as_json: bool) -> None:
         click.echo(f"{i.name:<{width}}  {yes_no[i.needs_labels]:<6}  {yes_no[i.uses_data]:<4}  {i.summary}")
 
 
+@main.command("report")
+@click.argument("dirs", nargs=-1, required=True, metavar="DIR [DIR ...]")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False),
+    default=None,
+    metavar="OUT",
+    help="Folder for the report. Default with one DIR: DIR itself. Required with several.",
+)
+def report_command(dirs: tuple[str, ...], out: str | None) -> None:
+    """Write report.md (figures in report_files/) and a self-contained report.html about `near bench` runs.
+
+    One DIR: Spearman rho, Kendall tau, pairwise order and top-k per proxy, missing scores, cost,
+    proxy-proxy correlations and score-vs-accuracy plots. Several DIRs: one combined report, adding the
+    average rank of each proxy across benchmarks and relative performance profiles.
+
+    \b
+    Examples:
+      near report runs/nb201-c10
+      near report runs/nb201-c10 runs/nb201-c100 runs/nb201-in16 --out runs/nb201-all
+    """
+    from .report import write_report
+
+    try:
+        paths = write_report(list(dirs), out)
+    except NearError as error:
+        raise click.ClickException(str(error)) from None
+    for path in paths:
+        click.echo(f"report: {path}")
+
+
 def _stderr_is_terminal() -> bool:
     """Whether a progress bar would be seen (and not end up in a log)."""
     return sys.stderr.isatty()

@@ -1,0 +1,16 @@
+"""The benchmark report: how well each zero-cost proxy predicts trained accuracy, as Markdown and HTML.
+
+:func:`write_report` reads one or more run folders of ``near bench`` and writes ``report.md`` (with its
+figures in ``report_files/``) and a self-contained ``report.html``; :func:`load_run` reads one run.
+
+Examples
+--------
+>>> from near.report import write_report
+>>> write_report("runs/nb201-c10")                                   # doctest: +SKIP
+>>> write_report(["runs/nb201-c10", "runs/nb201-c100"], out="runs/all")  # doctest: +SKIP
+"""
+
+from .runs import Run, load_run
+from .write import write_report
+
+__all__ = ["Run", "load_run", "write_report"]

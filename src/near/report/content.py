@@ -1,0 +1,247 @@
+"""What the report says: tables and figures computed from runs with :mod:`near.metrics`, as document blocks."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import metrics
+from . import figures
+from .document import Block, Heading, Image, Paragraph, Table
+from .runs import SCORES, Run
+
+TOP_K = (10,)
+TOP_FRACTIONS = (0.01, 0.05, 0.1)
+_COLUMNS = ["Spearman ρ", "Kendall τ", "pairwise", *(f"top-{k}" for k in TOP_K)]
+_COLUMNS += [f"top-{100 * f:g}%" for f in TOP_FRACTIONS] + ["scored", "NaN"]
+
+DASH = "—"
+_DASH_NOTE = (
+    f"{DASH} = undefined: fewer than two scored architectures, a constant proxy, or a top-k larger than the "
+    "number scored. A NaN score leaves that architecture out of the proxy's metrics; it is never replaced by a "
+    "sentinel such as −1e8."
+)
+_METRICS_NOTE = (
+    "Spearman ρ and Kendall τ-b: rank correlation of score and accuracy (signed; higher is better). "
+    "pairwise: probability that the proxy orders two architectures of different accuracy correctly, a tie in "
+    "score counting ½ (NEAR paper, Table 12). top-k / top-p%: fraction of the k truly best architectures "
+    "(among those scored) that the proxy also puts in its top k, ties broken at random (expected value)."
+)
+
+
+def number(value: float, digits: int = 3) -> str:
+    """Fixed decimals; NaN as a dash (explained next to every table that can show one)."""
+    return DASH if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _amount(value: float) -> str:
+    """Seconds and rates: three significant digits below 1, two decimals above."""
+    return DASH if math.isnan(value) else f"{value:#.3g}" if value < 1 else f"{value:.2f}"
+
+
+def summarise(run: Run) -> dict[str, dict[str, float | int]]:
+    """:func:`near.metrics.correlations` of every proxy of ``run`` against its accuracy."""
+    return {
+        name: metrics.correlations(scores, run.accuracy, top_k=TOP_K, top_fractions=TOP_FRACTIONS)
+        for name, scores in run.scores.items()
+    }
+
+
+def _ordered(values: dict[str, float], *, descending: bool) -> list[str]:
+    """Keys sorted by value, NaN last; ties keep their order."""
+    return sorted(values, key=lambda k: (math.isnan(values[k]), -values[k] if descending else values[k]))
+
+
+def labels(runs: Sequence[Run]) -> list[str]:
+    """Folder names, or the paths as given where two folders share a name."""
+    names = [run.path.resolve().name for run in runs]
+    return names if len(set(names)) == len(names) else [str(run.path) for run in runs]
+
+
+def run_blocks(run: Run, level: int, image_prefix: str = "") -> list[Block]:
+    """Everything about one run: how it was made, the metrics per proxy, missing scores, cost, figures."""
+    summary = summarise(run)
+    order = _ordered({name: float(summary[name]["spearman"]) for name in summary}, descending=True)
+    blocks: list[Block] = [
+        Paragraph(
+            f"{len(run)} architectures, {len(run.scores)} proxies, from {run.path / SCORES}. Every number is "
+            "computed from that file with near.metrics."
+        )
+    ]
+    blocks += _reproduce(run, level)
+    keys = ["spearman", "kendall", "pairwise", *(f"top{k}" for k in TOP_K)]
+    keys += [f"top{100 * f:g}%" for f in TOP_FRACTIONS]
+    rows = [
+        [name, *(number(summary[name][key]) for key in keys), str(summary[name]["n"]), str(summary[name]["n_nan"])]
+        for name in order
+    ]
+    blocks += [
+        Heading(level, "Score vs accuracy"),
+        Paragraph("Proxies sorted by Spearman ρ, best first."),
+        Table(["proxy", *_COLUMNS], rows),
+        Paragraph(_METRICS_NOTE),
+        Paragraph(_DASH_NOTE),
+        Heading(level, "Missing scores"),
+        Paragraph(_missing(run, summary)),
+    ]
+    blocks += _cost(run, level)
+    blocks += _figures(run, summary, order, level, image_prefix)
+    return blocks
+
+
+def _reproduce(run: Run, level: int) -> list[Block]:
+    if not run.settings:
+        return []
+    blocks: list[Block] = [Heading(level, "How to reproduce")]
+    command = run.settings.get("command")
+    if command:
+        blocks.append(Paragraph(str(command), code=True))
+    rows = [[key, _setting(value)] for key, value in run.settings.items() if key != "command"]
+    if rows:
+        blocks.append(Table(["setting (run.json)", "value"], rows, numeric=False))
+    return blocks
+
+
+def _setting(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _missing(run: Run, summary: dict) -> str:
+    failed = {name: int(values["n_nan"]) for name, values in summary.items() if values["n_nan"]}
+    if not failed:
+        return f"Every proxy scored all {len(run)} architectures."
+    counts = "; ".join(f"{name}: {n} of {len(run)} ({100 * n / len(run):.1f}%)" for name, n in failed.items())
+    return (
+        f"Architectures without a score (NaN: the proxy failed or does not apply): {counts}. scores.csv does not "
+        "record why; each is left out of that proxy's metrics."
+    )
+
+
+def _cost(run: Run, level: int) -> list[Block]:
+    if not run.seconds:
+        return []
+    mean = {name: float(np.nanmean(s)) if not np.isnan(s).all() else math.nan for name, s in run.seconds.items()}
+    rows = []
+    for name in _ordered(mean, descending=False):
+        total = float(np.nansum(run.seconds[name]))
+        timed = int((~np.isnan(run.seconds[name])).sum())
+        rate = timed / total if total > 0 else math.nan
+        rows.append([name, _amount(mean[name]), _amount(total), _amount(rate)])
+    return [
+        Heading(level, "Cost"),
+        Paragraph(
+            "Seconds per architecture, from the timing columns (proxy name + _seconds) of scores.csv; cheapest first."
+        ),
+        Table(["proxy", "mean s / architecture", "total s", "architectures / s"], rows),
+    ]
+
+
+def _figures(run: Run, summary: dict, order: list[str], level: int, prefix: str) -> list[Block]:
+    names = ["accuracy", *order]
+    matrix = metrics.proxy_correlation_matrix({"accuracy": run.accuracy, **{n: run.scores[n] for n in order}})
+    rhos = {name: float(summary[name]["spearman"]) for name in order}
+    return [
+        Heading(level, "Proxy–proxy correlations"),
+        Image(
+            f"{prefix}proxy_correlations.png",
+            figures.correlation_heatmap(names, matrix),
+            "Spearman ρ between proxies, and with the accuracy (first row); each pair over the architectures "
+            "both scored; grey = undefined.",
+        ),
+        Heading(level, "Score vs accuracy plots"),
+        Image(
+            f"{prefix}score_vs_accuracy.png",
+            figures.score_scatter({n: run.scores[n] for n in order}, run.accuracy, rhos),
+            "Accuracy against the percentile rank of each proxy's score (architectures without a score left out).",
+        ),
+    ]
+
+
+def single_report(run: Run) -> tuple[str, list[Block]]:
+    """Title and blocks of the report on one run."""
+    title = f"Benchmark report: {labels([run])[0]}"
+    blocks: list[Block] = [Heading(1, title), *run_blocks(run, 2)]
+    blocks += [
+        Heading(2, "Across benchmarks"),
+        Paragraph(
+            "The average-rank table (NEAR paper, Table 4) and relative performance profiles compare proxies "
+            "across benchmarks and need at least two; combine runs with: near report DIR1 DIR2 … --out OUT"
+        ),
+    ]
+    return title, blocks
+
+
+def combined_report(runs: Sequence[Run]) -> tuple[str, list[Block]]:
+    """Title and blocks of the report on several runs: cross-benchmark tables first, then each run."""
+    names = labels(runs)
+    title = f"Benchmark report: {len(runs)} benchmarks"
+    summaries = [summarise(run) for run in runs]
+    rho = {label: {p: float(s[p]["spearman"]) for p in s} for label, s in zip(names, summaries)}
+    tau = {label: {p: float(s[p]["kendall"]) for p in s} for label, s in zip(names, summaries)}
+    ranks = metrics.average_ranks(rho)
+    order = _ordered(ranks, descending=False)
+    blocks: list[Block] = [
+        Heading(1, title),
+        Table(
+            ["benchmark", "architectures", "proxies", "folder"],
+            [[label, str(len(run)), str(len(run.scores)), str(run.path)] for label, run in zip(names, runs)],
+            numeric=False,
+        ),
+        Heading(2, "Spearman ρ and average rank"),
+        Table(
+            ["proxy", *names, "average rank", "benchmarks"],
+            [
+                [p, *(number(rho[b].get(p, math.nan)) for b in names), number(ranks[p], 2), _coverage(rho, p)]
+                for p in order
+            ],
+        ),
+        Paragraph(
+            "On each benchmark the proxies are ranked by Spearman ρ (1 = best, ties share their average rank); "
+            "the average rank is the mean over the benchmarks where the proxy has a ρ (NEAR paper, Table 4). "
+            "Averages over different sets of benchmarks are not strictly comparable: see the benchmarks column."
+        ),
+        Paragraph(_DASH_NOTE),
+        Heading(2, "Kendall τ"),
+        Table(["proxy", *names], [[p, *(number(tau[b].get(p, math.nan)) for b in names)] for p in order]),
+        Heading(2, "Relative performance profiles"),
+        *_profile(rho, order),
+    ]
+    for index, (label, run) in enumerate(zip(names, runs), start=1):
+        blocks += [Heading(2, f"Benchmark {label}"), *run_blocks(run, 3, f"{index}-{_slug(label)}-")]
+    return title, blocks
+
+
+def _coverage(table: dict[str, dict[str, float]], proxy: str) -> str:
+    present = sum(not math.isnan(row.get(proxy, math.nan)) for row in table.values())
+    return f"{present} of {len(table)}"
+
+
+def _profile(rho: dict[str, dict[str, float]], order: list[str]) -> list[Block]:
+    ratios = metrics.performance_ratios(rho)
+    finite = sorted({r for by_benchmark in ratios.values() for r in by_benchmark.values() if math.isfinite(r)})
+    if not finite:
+        return [Paragraph("No proxy has a Spearman ρ on any benchmark: no profile to draw.")]
+    top = max(finite[-1] * 1.1, 1.5)
+    taus = np.array(sorted({1.0, *finite, top}))
+    profile = metrics.performance_profile(rho, taus)
+    return [
+        Image(
+            "performance_profile.png",
+            figures.performance_profile_plot(taus, {p: profile[p] for p in order}),
+            "Fraction of benchmarks on which each proxy's error 1 − ρ is within a factor τ of the best proxy's "
+            "(Dolan–Moré).",
+        ),
+        Paragraph(
+            "Read as in the blog post “A Deeper Look at Zero-Cost Proxies for Lightweight NAS”: the value at τ = 1 "
+            "is the share of benchmarks where the proxy is the best; a curve that rises early and reaches 1 is "
+            "robust across benchmarks. A proxy without a ρ on a benchmark counts as failed there."
+        ),
+    ]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_.") or "run"

@@ -1,0 +1,123 @@
+"""Writing the report files all at once.
+
+Everything (tables, figures, both documents) is built in memory first; only then are the files written
+into a hidden staging folder beside their destination and renamed into place with ``os.replace``. A
+failure before the renames leaves the destination as it was; a crash between them leaves only whole
+files (never a half-written one). An older ``report_files/`` is replaced as a whole, so no stale
+figure survives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import InputError, OptionError
+from .content import combined_report, single_report
+from .document import FILES, Image, render_html, render_markdown
+from .runs import load_run
+
+MARKDOWN = "report.md"
+HTML = "report.html"
+
+
+def write_report(
+    dirs: str | os.PathLike | Sequence[str | os.PathLike], out: str | os.PathLike | None = None
+) -> tuple[Path, Path]:
+    """Write ``report.md`` (+ ``report_files/*.png``) and a self-contained ``report.html`` about benchmark runs.
+
+    Parameters
+    ----------
+    dirs : path or sequence of paths
+        Run folders written by ``near bench`` (each with ``scores.csv``; ``run.json`` optional). One folder
+        gives its report; several give one combined report with the cross-benchmark average-rank table
+        and performance profiles, then a section per run.
+    out : path, optional
+        Folder to write into (created if needed). Default for one run: the run folder itself. Required
+        for several runs, and must not be one of them, so that a combined report never silently replaces a
+        run's own report.
+
+    Returns
+    -------
+    (Path, Path)
+        The Markdown and the HTML report.
+
+    Raises
+    ------
+    InputError
+        No folder, or one folder given twice.
+    DataError
+        A run folder or its ``scores.csv`` is missing or malformed (see :func:`near.report.load_run`).
+    OptionError
+        ``out`` is missing for several runs, is one of them, or cannot be written.
+    """
+    paths = [Path(dirs)] if isinstance(dirs, (str, os.PathLike)) else [Path(d) for d in dirs]
+    if not paths:
+        raise InputError("dirs: give at least one run folder written by `near bench`")
+    resolved = [p.resolve() for p in paths]
+    repeated = sorted({str(p) for p, r in zip(paths, resolved) if resolved.count(r) > 1})
+    if repeated:
+        raise InputError(f"dirs: {repeated} given more than once; give each run folder once")
+    if len(paths) > 1:
+        if out is None:
+            raise OptionError(
+                f"combining {len(paths)} runs needs an output folder (out=, or --out OUT); a combined report "
+                "is not written into one of the runs"
+            )
+        if Path(out).resolve() in resolved:
+            raise OptionError(
+                f"out: {out} is one of the runs being combined; its own report.md would be replaced by the "
+                "combined one. Choose another folder"
+            )
+    runs = [load_run(path) for path in paths]
+    title, blocks = single_report(runs[0]) if len(runs) == 1 else combined_report(runs)
+    files = {
+        MARKDOWN: render_markdown(blocks).encode("utf-8"),
+        HTML: render_html(blocks, title).encode("utf-8"),
+    }
+    images = {block.name: block.png for block in blocks if isinstance(block, Image)}
+    target = Path(out) if out is not None else paths[0]
+    _publish(target, files, images)
+    return target / MARKDOWN, target / HTML
+
+
+def _publish(target: Path, files: dict[str, bytes], images: dict[str, bytes]) -> None:
+    """Write ``images`` into ``target/report_files/`` and ``files`` into ``target``, renamed into place last."""
+    created = [p for p in (target, *target.parents) if not p.exists()]  # deepest first
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".report-", dir=target))
+    except OSError as error:
+        _remove_empty(created)
+        raise OptionError(
+            f"cannot write the report into {target}: {error.strerror or error}; choose a writable folder"
+        ) from None
+    try:
+        (staging / FILES).mkdir()
+        for name, data in images.items():
+            (staging / FILES / name).write_bytes(data)
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+        if (target / FILES).exists():
+            os.replace(target / FILES, staging / "old_files")  # a folder cannot replace a non-empty one
+        os.replace(staging / FILES, target / FILES)
+        for name in files:  # the documents last: they only appear once their figures are in place
+            os.replace(staging / name, target / name)
+    except OSError as error:
+        raise OptionError(
+            f"cannot write the report into {target}: {error.strerror or error}; choose a writable folder"
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(created)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders this call created if they are still empty (after a failure), deepest first."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
