@@ -25,6 +25,7 @@ def test_first_images_normalised_with_cifar10_constants_by_default(tmp_path):
     assert sample.normalize == "cifar10" and len(sample) == 4 and sample.available == 10
     np.testing.assert_allclose(sample.x.numpy(), expected, rtol=1e-5, atol=1e-5)
     assert sample.y.tolist() == raw["labels"][:4].tolist() and sample.shape == (3, 8, 8)
+    assert sample.num_classes == raw["labels"].max() + 1  # from every label of the file, not only the first 4
 
 
 def test_default_count_is_256_or_all_and_sample_statistics_use_the_whole_file(tmp_path):

@@ -36,6 +36,15 @@ def test_nb101_table_without_index_numbers_rows_and_keys_the_pruned_cell(tmp_pat
     assert read_table(again, "nb101").rows[0].arch_str == table.rows[0].arch_str
 
 
+def test_nats_sss_tables_have_the_nb201_layout(tmp_path):
+    table = read_table(
+        write_table(tmp_path / "sss.csv", [(0, "8:16:24:32:64", 80.5), (1, "64:64:64:64:64", 93)]), "nats-sss"
+    )
+    assert [r.arch_str for r in table.rows] == ["8:16:24:32:64", "64:64:64:64:64"]
+    with pytest.raises(DataError, match=r"line 2 \(row 0\): width 12 at position 0"):
+        read_table(write_table(tmp_path / "bad.csv", [(0, "12:16:24:32:64", 80.5)]), "nats-sss")
+
+
 def test_sample_is_seeded_sorted_and_extends_smaller_samples(tmp_path):
     table = read_table(write_table(tmp_path / "t.csv"), "nb201")
     three = table.sample(3, seed=5)

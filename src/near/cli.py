@@ -662,7 +662,7 @@ def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str,
     help="NEAR's repetitions (fresh weights and samples each); the paper uses 32.",
 )
 @click.option(
-    "--num-classes", type=click.IntRange(min=1), default=None, help="Classifier width. Default: max label + 1."
+    "--num-classes", type=click.IntRange(min=1), default=None, help="Classifier width. Default: max label + 1 in NPZ."
 )
 @click.option(
     "--num-images",

@@ -61,14 +61,11 @@ class ImageSample:
     std: tuple[float, ...]
     sha256: str
     available: int
+    #: ``max label + 1`` over the whole file (``None`` without labels): the default classifier width.
+    num_classes: int | None
 
     def __len__(self) -> int:
         return len(self.x)
-
-    @property
-    def num_classes(self) -> int | None:
-        """``max label + 1`` (``None`` without labels): the default classifier width."""
-        return None if self.y is None else int(self.y.max()) + 1
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -119,7 +116,7 @@ def load_images(path: str | Path, *, num_images: int | None = None, normalize: s
     digest.update(b"" if y is None else y.numpy().tobytes())
     view = (1, channels, 1, 1)
     normalised = (x - torch.tensor(mean).view(view)) / torch.tensor(std).view(view)
-    return ImageSample(str(path), normalised, y, normalize, mean, std, digest.hexdigest(), available)
+    return ImageSample(str(path), normalised, y, normalize, mean, std, digest.hexdigest(), available, data.num_classes)
 
 
 def check_fit(space: spaces.Space, arch, images: ImageSample, num_classes: int) -> None:

@@ -163,7 +163,7 @@ def run(
     repetitions
         NEAR's repetitions (the paper uses 32).
     num_classes
-        Classifier width; default: ``max label + 1`` of the images.
+        Classifier width; default: ``max label + 1`` over every label of the images file.
     options
         Proxy → {option: value}, on top of the defaults and :data:`BENCH_OPTIONS`.
     num_images, normalize, accuracy_column
@@ -205,65 +205,7 @@ def run(
         "std": list(images.std),
         "num_classes": num_classes,
     }
-    device_name = str(torch.device(device)) if device is not None else "cpu"
-    caught: Counter[str] = Counter()
-    examples: dict[str, str] = {}
-    with ResultStore(out_dir / FILENAME, setup) as store:
-        for name in outputs.OUTPUTS:  # left by an earlier run: they would describe other results
-            (out_dir / name).unlink(missing_ok=True)
-        keys = {name: store.register(name, resolved[name]) for name in names}
-        stored = store.fetch(seed, keys)
-        unique = {row.arch_str: row for row in reversed(rows)}  # rows sharing an architecture share its scores
-        reused = sum((key, name) in stored for key in unique for name in names)
-        todo = []
-        for row in rows:
-            missing = [name for name in names if (row.arch_str, name) not in stored]
-            if missing and unique[row.arch_str] is row:
-                todo.append((row, missing))
-        computed = 0
-        with warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always")
-            for row, missing in tqdm(todo, desc="near bench", unit="arch", disable=not progress):
-                values = score_architecture(
-                    space, row, images, missing, resolved, seed=seed, num_classes=num_classes, device=device
-                )
-                store.add(
-                    row.arch_str,
-                    seed,
-                    [(n, keys[n], float(v), v.reason, v.seconds) for n, v in values.items()],
-                    device_name,
-                )
-                computed += len(values)
-                for warning in seen:
-                    caught[warning.category.__name__] += 1
-                    examples.setdefault(warning.category.__name__, str(warning.message))
-                seen.clear()
-        stored = store.fetch(seed, keys)
-
-    results = {name: [stored[row.arch_str, name] for row in rows] for name in names}
-    scores = {name: [r.value for r in values] for name, values in results.items()}
-    correlations = outputs.correlations(
-        rows, scores, {name: [r.reason for r in values] for name, values in results.items()}, table.accuracy_column
-    )
-    seconds = time.perf_counter() - clock
-    found = {name: {"count": count, "example": examples[name]} for name, count in caught.items()}
-    record = {
-        "command": _command(
-            space.name,
-            table,
-            images,
-            names,
-            options or {},
-            len(rows),
-            seed,
-            repetitions,
-            out_dir,
-            num_classes,
-            device,
-            timings,
-        ),
-        "cwd": os.getcwd(),
-        "argv": sys.argv,
+    config = {
         "space": space.name,
         "table": {
             "path": str(table.path),
@@ -287,13 +229,31 @@ def run(
         "sample": len(rows),
         "seed": seed,
         "repetitions": repetitions,
-        "device": device_name,
+        "device": str(torch.device(device)) if device is not None else "cpu",
+    }
+    with ResultStore(out_dir / FILENAME, setup) as store:
+        for name in outputs.OUTPUTS:  # left by an earlier run: they would describe other results
+            (out_dir / name).unlink(missing_ok=True)
+        keys = {name: store.register(name, resolved[name]) for name in names}
+        computed, reused, caught = _score_missing(store, keys, space, rows, images, config, progress)
+        stored = store.fetch(seed, keys)
+
+    results = {name: [stored[row.arch_str, name] for row in rows] for name in names}
+    scores = {name: [r.value for r in values] for name, values in results.items()}
+    reasons = {name: [r.reason for r in values] for name, values in results.items()}
+    correlations = outputs.correlations(rows, scores, reasons, table.accuracy_column)
+    seconds = time.perf_counter() - clock
+    record = {
+        "command": _command(config, options or {}, out_dir, device, timings),
+        "cwd": os.getcwd(),
+        "argv": sys.argv,
+        **config,
         "computed": computed,
         "reused": reused,
         "started": started.isoformat(timespec="seconds"),
         "seconds": seconds,
         "cost": _cost(results, rows),
-        "warnings": found,
+        "warnings": caught,
         "versions": {
             "near": __version__,
             "torch": torch.__version__,
@@ -305,7 +265,51 @@ def run(
     outputs.write_atomic(out_dir / outputs.SCORES, outputs.scores_csv(rows, scores, timing))
     outputs.write_json(out_dir / outputs.CORRELATIONS, correlations)
     outputs.write_json(out_dir / outputs.RUN, record)
-    return BenchResult(out_dir, rows, scores, correlations, computed, reused, seconds, found)
+    return BenchResult(out_dir, rows, scores, correlations, computed, reused, seconds, caught)
+
+
+def _score_missing(
+    store: ResultStore,
+    keys: Mapping[str, str],
+    space: spaces.Space,
+    rows: Sequence[Row],
+    images: ImageSample,
+    config: Mapping[str, Any],
+    progress: bool,
+) -> tuple[int, int, dict[str, dict[str, Any]]]:
+    """Compute and store every (architecture, proxy) result not in ``store`` yet, one architecture at a time.
+
+    Returns the number of values computed, the number found stored, and the warnings raised meanwhile
+    (category → count and first message: NB201's `none` edges alone warn on most cells).
+    """
+    seed = config["seed"]
+    stored = store.fetch(seed, keys)
+    first = {row.arch_str: row for row in reversed(rows)}  # rows sharing an architecture share its scores
+    reused = sum((key, name) in stored for key in first for name in keys)
+    todo = [(row, [n for n in keys if (row.arch_str, n) not in stored]) for row in rows if first[row.arch_str] is row]
+    todo = [(row, missing) for row, missing in todo if missing]
+    computed, counts, examples = 0, Counter(), {}
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for row, missing in tqdm(todo, desc="near bench", unit="arch", disable=not progress):
+            values = score_architecture(
+                space,
+                row,
+                images,
+                missing,
+                config["options"],
+                seed=seed,
+                num_classes=config["num_classes"],
+                device=config["device"],
+            )
+            results = [(name, keys[name], float(value), value.reason, value.seconds) for name, value in values.items()]
+            store.add(row.arch_str, seed, results, config["device"])
+            computed += len(values)
+            for warning in seen:
+                counts[warning.category.__name__] += 1
+                examples.setdefault(warning.category.__name__, str(warning.message))
+            seen.clear()
+    return computed, reused, {name: {"count": count, "example": examples[name]} for name, count in counts.items()}
 
 
 def _proxy_names(names: Iterable[str] | str) -> list[str]:
@@ -371,34 +375,41 @@ def _option_text(value: Any) -> str:
     return json.dumps(value)
 
 
-def _command(space, table, images, names, options, sample, seed, repetitions, out_dir, num_classes, device, timings):
-    """The ``near bench`` command line that repeats this run (every setting explicit)."""
+def _command(
+    config: Mapping[str, Any],
+    options: Mapping[str, Mapping[str, Any]],
+    out_dir: Path,
+    device: str | None,
+    timings: bool,
+) -> str:
+    """The ``near bench`` command line that repeats this run (every setting explicit but the proxies' defaults)."""
+    table, images = config["table"], config["images"]
     words = [
         "near",
         "bench",
-        space,
+        config["space"],
         "--table",
-        str(table.path),
+        table["path"],
         "--images",
-        images.path,
+        images["path"],
         "--proxies",
-        ",".join(names),
+        ",".join(config["proxies"]),
         "--sample",
-        str(sample),
+        str(config["sample"]),
         "--seed",
-        str(seed),
+        str(config["seed"]),
         "--repetitions",
-        str(repetitions),
+        str(config["repetitions"]),
         "--out",
         str(out_dir),
         "--num-classes",
-        str(num_classes),
+        str(config["num_classes"]),
         "--num-images",
-        str(len(images)),
+        str(images["num_images"]),
         "--normalize",
-        images.normalize,
+        images["normalize"],
         "--accuracy-column",
-        table.accuracy_column,
+        table["accuracy_column"],
     ]
     for name, values in options.items():
         for key, value in values.items():
