@@ -651,7 +651,7 @@ def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str,
     help="Architectures drawn from the table by --seed. Default: every row.",
 )
 @click.option(
-    "--seed", "-s", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Sample, weights, proxies."
+    "--seed", "-s", type=click.IntRange(min=0), default=0, show_default=True, help="Sample, weights, proxies."
 )
 @click.option(
     "--repetitions",
