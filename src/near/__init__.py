@@ -16,6 +16,7 @@ from .errors import (
     ProxyNotApplicableError,
     ReinitWarning,
     SampleReuseWarning,
+    StoreConflictError,
     ZeroMatrixWarning,
 )
 from .rank import effective_rank, effective_ranks
@@ -50,6 +51,7 @@ __all__ = [
     "SelectionRow",
     "SizingResult",
     "SizingWarning",
+    "StoreConflictError",
     "ZeroMatrixWarning",
     "effective_rank",
     "effective_ranks",
@@ -61,9 +63,9 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """``near.proxies``, ``near.spaces``, ``near.metrics`` and ``near.report`` load on first use (SciPy and the
-    proxies cost about a second to import; scoring alone should not pay it)."""
-    if name in ("metrics", "proxies", "report", "spaces"):
+    """``near.proxies``, ``near.spaces``, ``near.metrics``, ``near.bench`` and ``near.report`` load on first use
+    (SciPy and the proxies cost about a second to import; scoring alone should not pay it)."""
+    if name in ("bench", "metrics", "proxies", "report", "spaces"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

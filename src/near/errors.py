@@ -52,6 +52,10 @@ class ProxyNotApplicableError(NearError, ValueError):
     """A zero-cost proxy cannot be computed for this model or these inputs (the message says why)."""
 
 
+class StoreConflictError(NearError, ValueError):
+    """A results store holds results of a different benchmark setup (other images, space or classes)."""
+
+
 class NearWarning(UserWarning):
     """Base class of the warnings emitted by ``near``."""
 

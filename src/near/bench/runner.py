@@ -1,0 +1,421 @@
+"""``near bench``: score sampled architectures of a benchmark with proxies and compare with their accuracy.
+
+A score depends only on (seed, architecture, proxy, options) — given the run's setup (space, images,
+classes): the network is built under a seed derived from (seed, architecture key) alone, and the
+proxies run under another seed derived the same way (:func:`arch_seed`, SHA-256 — never Python's
+salted ``hash``). Nothing depends on the order of work, on what ran before, or on a resume, so the
+same command always writes the same ``scores.csv``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import math
+import os
+import platform
+import shlex
+import sys
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from .. import __version__, proxies, spaces
+from ..errors import DataError, OptionError, ProxyError
+from ..rng import isolated_rng
+from . import outputs
+from .images import ImageSample, check_fit, load_images
+from .store import FILENAME, ResultStore, StoredResult
+from .tables import Row, Table, read_table
+
+__all__ = ["BENCH_OPTIONS", "BenchResult", "arch_seed", "resolve_options", "run", "score_architecture"]
+
+#: Options the harness gives proxies unless told otherwise: ZiCo needs ≥ 2 batches and gets one batch of
+#: images, which it splits in two (the reference uses 2 × 128).
+BENCH_OPTIONS: dict[str, dict[str, Any]] = {"zico": {"split": 2}}
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """What :func:`run` did: the rows scored, proxy → scores (aligned with rows), the correlations, file paths."""
+
+    out_dir: Path
+    rows: list[Row]
+    scores: dict[str, list[float]]
+    correlations: dict[str, Any]
+    computed: int
+    reused: int
+    seconds: float
+    warnings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.out_dir / name for name in (outputs.SCORES, outputs.CORRELATIONS, outputs.RUN)]
+
+
+def arch_seed(seed: int, arch_str: str, purpose: str) -> int:
+    """A 63-bit seed derived from (``seed``, architecture key, ``purpose``) alone, the same in every process."""
+    digest = hashlib.sha256(f"near-bench\0{purpose}\0{seed}\0{arch_str}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def resolve_options(
+    names: Sequence[str], options: Mapping[str, Mapping[str, Any]] | None = None, repetitions: int = 1
+) -> dict[str, dict[str, Any]]:
+    """Every option of every proxy in ``names``: its defaults, then :data:`BENCH_OPTIONS`, then ``options``;
+    NEAR's ``repetitions`` comes from ``repetitions``. Unknown proxies or options raise
+    :class:`~near.errors.ProxyError`; the result is what the store's options hash covers."""
+    options = {name: dict(values) for name, values in (options or {}).items()}
+    if unknown := set(options) - set(names):
+        raise ProxyError(f"options given for proxies that are not run: {', '.join(sorted(unknown))}")
+    if isinstance(repetitions, bool) or not isinstance(repetitions, int) or repetitions < 1:
+        raise OptionError(f"repetitions must be a positive integer, got {repetitions!r}")
+    if "repetitions" in options.get("near", {}):
+        raise OptionError("give NEAR's repetitions once, as repetitions (--repetitions), not as a near option")
+    resolved = {}
+    for name in names:
+        info = proxies.info(name)
+        given = {**BENCH_OPTIONS.get(name, {}), **options.get(name, {})}
+        if name == "near":
+            given["repetitions"] = repetitions
+        if unknown := set(given) - set(info.options):
+            raise ProxyError(
+                f"proxy {name!r} has no option {', '.join(sorted(map(repr, unknown)))}; "
+                f"it accepts {', '.join(info.options) or 'none'}"
+            )
+        parameters = inspect.signature(info.function).parameters
+        resolved[name] = {key: given.get(key, parameters[key].default) for key in info.options}
+    return resolved
+
+
+def score_architecture(
+    space: spaces.Space,
+    row: Row,
+    images: ImageSample,
+    names: Sequence[str],
+    options: Mapping[str, Mapping[str, Any]],
+    *,
+    seed: int,
+    num_classes: int,
+    device: str | None = None,
+) -> dict[str, proxies.ProxyScore]:
+    """The proxies ``names`` of one architecture; each value depends only on (seed, row.arch_str, proxy, options)."""
+    with isolated_rng(arch_seed(seed, row.arch_str, "model")):
+        model = space.build(row.arch, num_classes=num_classes)
+    return proxies.compute_many(
+        names,
+        model,
+        images.x,
+        images.y,
+        seed=arch_seed(seed, row.arch_str, "proxies"),
+        device=device,
+        options={name: dict(options[name]) for name in names},
+        on_error="nan",
+    )
+
+
+def run(
+    space: str | spaces.Space,
+    table: str | Path | Table,
+    images: str | Path | ImageSample,
+    proxy_names: Iterable[str] | str,
+    *,
+    out_dir: str | Path,
+    sample: int | None = None,
+    seed: int = 0,
+    repetitions: int = 1,
+    num_classes: int | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    num_images: int | None = None,
+    normalize: str | None = None,
+    accuracy_column: str | None = None,
+    device: str | None = None,
+    timings: bool = False,
+    progress: bool = False,
+) -> BenchResult:
+    """Score ``sample`` architectures of ``table`` with the proxies, store each result, write the outputs.
+
+    Parameters
+    ----------
+    space
+        ``"nb201"``, ``"nats-sss"`` or ``"nb101"`` (``near.spaces.available()``).
+    table, images
+        A ground-truth CSV (:func:`~near.bench.read_table`) and an ``.npz`` of images
+        (:func:`~near.bench.load_images`), as paths or already loaded.
+    proxy_names
+        Proxy names (``near.proxies.available()``), as a list or comma-separated; ``"all"`` for every one.
+    out_dir
+        The run's directory: ``results.sqlite`` (kept, reused by later runs), ``scores.csv``,
+        ``correlations.json`` and ``run.json`` (written when the run is complete).
+    sample
+        Number of architectures, drawn from the table by ``seed`` (:meth:`Table.sample`); default all.
+    seed
+        Decides the sample, every network's weights and every proxy's randomness.
+    repetitions
+        NEAR's repetitions (the paper uses 32).
+    num_classes
+        Classifier width; default: ``max label + 1`` over every label of the images file.
+    options
+        Proxy → {option: value}, on top of the defaults and :data:`BENCH_OPTIONS`.
+    num_images, normalize, accuracy_column
+        See :func:`~near.bench.load_images` and :func:`~near.bench.read_table`.
+    device
+        Where the proxies run (default CPU); results are the same up to floating-point round-off.
+    timings
+        Add ``<proxy>_seconds`` columns to ``scores.csv`` (they change from run to run; the scores do not).
+    progress
+        Show a progress bar with ETA over the architectures still to score.
+
+    Every input is checked before anything is written; interrupted, the run keeps every finished
+    architecture in ``results.sqlite`` and a re-run computes only the rest.
+    """
+    started, clock = datetime.now(timezone.utc), time.perf_counter()
+    space = spaces.get(space)
+    names = _proxy_names(proxy_names)
+    resolved = resolve_options(names, options, repetitions)
+    if not isinstance(table, Table):
+        table = read_table(table, space, accuracy_column)
+    elif table.space != space.name:
+        raise OptionError(f"the table was read for space {table.space!r}, not {space.name!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise OptionError(f"seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
+    rows = table.sample(sample, seed)
+    if not isinstance(images, ImageSample):
+        images = load_images(images, num_images=num_images, normalize=normalize)
+    num_classes = _num_classes(num_classes, images)
+    if images.y is None and (labelled := [n for n in names if proxies.info(n).needs_labels]):
+        raise DataError(f"{images.path} has no labels, but {', '.join(labelled)} need them; give an .npz with 'labels'")
+    check_fit(space, rows[0].arch, images, num_classes)
+    out_dir = _prepare(Path(out_dir))
+    setup = {
+        "space": space.name,
+        "images_sha256": images.sha256,
+        "num_images": len(images),
+        "normalize": images.normalize,
+        "mean": list(images.mean),
+        "std": list(images.std),
+        "num_classes": num_classes,
+    }
+    config = {
+        "space": space.name,
+        "table": {
+            "path": str(table.path),
+            "sha256": table.sha256,
+            "rows": len(table),
+            "accuracy_column": table.accuracy_column,
+        },
+        "images": {
+            "path": images.path,
+            "sha256": images.sha256,
+            "available": images.available,
+            "num_images": len(images),
+            "shape": list(images.shape),
+            "normalize": images.normalize,
+            "mean": list(images.mean),
+            "std": list(images.std),
+        },
+        "num_classes": num_classes,
+        "proxies": names,
+        "options": resolved,
+        "sample": len(rows),
+        "seed": seed,
+        "repetitions": repetitions,
+        "device": str(torch.device(device)) if device is not None else "cpu",
+    }
+    with ResultStore(out_dir / FILENAME, setup) as store:
+        for name in outputs.OUTPUTS:  # left by an earlier run: they would describe other results
+            (out_dir / name).unlink(missing_ok=True)
+        keys = {name: store.register(name, resolved[name]) for name in names}
+        computed, reused, caught = _score_missing(store, keys, space, rows, images, config, progress)
+        stored = store.fetch(seed, keys)
+
+    results = {name: [stored[row.arch_str, name] for row in rows] for name in names}
+    scores = {name: [r.value for r in values] for name, values in results.items()}
+    reasons = {name: [r.reason for r in values] for name, values in results.items()}
+    correlations = outputs.correlations(rows, scores, reasons, table.accuracy_column)
+    seconds = time.perf_counter() - clock
+    record = {
+        "command": _command(config, options or {}, out_dir, device, timings),
+        "cwd": os.getcwd(),
+        "argv": sys.argv,
+        **config,
+        "computed": computed,
+        "reused": reused,
+        "started": started.isoformat(timespec="seconds"),
+        "seconds": seconds,
+        "cost": _cost(results, rows),
+        "warnings": caught,
+        "versions": {
+            "near": __version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "threads": torch.get_num_threads(),
+        },
+    }
+    timing = {name: [r.seconds for r in values] for name, values in results.items()} if timings else None
+    outputs.write_atomic(out_dir / outputs.SCORES, outputs.scores_csv(rows, scores, timing))
+    outputs.write_json(out_dir / outputs.CORRELATIONS, correlations)
+    outputs.write_json(out_dir / outputs.RUN, record)
+    return BenchResult(out_dir, rows, scores, correlations, computed, reused, seconds, caught)
+
+
+def _score_missing(
+    store: ResultStore,
+    keys: Mapping[str, str],
+    space: spaces.Space,
+    rows: Sequence[Row],
+    images: ImageSample,
+    config: Mapping[str, Any],
+    progress: bool,
+) -> tuple[int, int, dict[str, dict[str, Any]]]:
+    """Compute and store every (architecture, proxy) result not in ``store`` yet, one architecture at a time.
+
+    Returns the number of values computed, the number found stored, and the warnings raised meanwhile
+    (category → count and first message: NB201's `none` edges alone warn on most cells).
+    """
+    seed = config["seed"]
+    stored = store.fetch(seed, keys)
+    first = {row.arch_str: row for row in reversed(rows)}  # rows sharing an architecture share its scores
+    reused = sum((key, name) in stored for key in first for name in keys)
+    todo = [(row, [n for n in keys if (row.arch_str, n) not in stored]) for row in rows if first[row.arch_str] is row]
+    todo = [(row, missing) for row, missing in todo if missing]
+    computed, counts, examples = 0, Counter(), {}
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for row, missing in tqdm(todo, desc="near bench", unit="arch", disable=not progress):
+            values = score_architecture(
+                space,
+                row,
+                images,
+                missing,
+                config["options"],
+                seed=seed,
+                num_classes=config["num_classes"],
+                device=config["device"],
+            )
+            results = [(name, keys[name], float(value), value.reason, value.seconds) for name, value in values.items()]
+            store.add(row.arch_str, seed, results, config["device"])
+            computed += len(values)
+            for warning in seen:
+                counts[warning.category.__name__] += 1
+                examples.setdefault(warning.category.__name__, str(warning.message))
+            seen.clear()
+    return computed, reused, {name: {"count": count, "example": examples[name]} for name, count in counts.items()}
+
+
+def _proxy_names(names: Iterable[str] | str) -> list[str]:
+    if isinstance(names, str):
+        names = [part.strip() for part in names.split(",") if part.strip()]
+    names = list(names)
+    if names == ["all"]:
+        return proxies.available()
+    if not names:
+        raise ProxyError(f"no proxy given; choose from {', '.join(proxies.available())} (or 'all')")
+    if duplicates := sorted(n for n, count in Counter(names).items() if count > 1):
+        raise ProxyError(f"proxies given twice: {', '.join(duplicates)}")
+    for name in names:
+        proxies.info(name)  # raises naming the known proxies
+    return names
+
+
+def _num_classes(num_classes: int | None, images: ImageSample) -> int:
+    if num_classes is None:
+        if images.num_classes is None:
+            raise DataError(f"{images.path} has no labels to count the classes; give num_classes (--num-classes)")
+        return images.num_classes
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise OptionError(f"num_classes must be a positive integer, got {num_classes!r}")
+    return num_classes
+
+
+def _prepare(out_dir: Path) -> Path:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OptionError(f"--out {out_dir} is a file; give a directory (it is created when missing)")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OptionError(f"cannot create the output directory {out_dir}: {error.strerror or error}") from None
+    return out_dir
+
+
+def _cost(results: Mapping[str, list[StoredResult]], rows: Sequence[Row]) -> dict[str, Any]:
+    """Per proxy: evaluations, total and median seconds, evaluations per second (each architecture once)."""
+    first = {}
+    for i, row in enumerate(rows):
+        first.setdefault(row.arch_str, i)
+    cost = {}
+    for name, values in results.items():
+        times = sorted(values[i].seconds for i in first.values() if values[i].seconds is not None)
+        total = sum(times)
+        cost[name] = {
+            "evaluations": len(times),
+            "seconds": total,
+            "median_seconds": times[len(times) // 2] if times else math.nan,
+            "per_second": len(times) / total if total > 0 else math.nan,
+        }
+    return cost
+
+
+def _option_text(value: Any) -> str:
+    """How ``--option`` spells ``value``: JSON, except a string that does not read as JSON, which stays bare."""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return json.dumps(value)
+
+
+def _command(
+    config: Mapping[str, Any],
+    options: Mapping[str, Mapping[str, Any]],
+    out_dir: Path,
+    device: str | None,
+    timings: bool,
+) -> str:
+    """The ``near bench`` command line that repeats this run (every setting explicit but the proxies' defaults)."""
+    table, images = config["table"], config["images"]
+    words = [
+        "near",
+        "bench",
+        config["space"],
+        "--table",
+        table["path"],
+        "--images",
+        images["path"],
+        "--proxies",
+        ",".join(config["proxies"]),
+        "--sample",
+        str(config["sample"]),
+        "--seed",
+        str(config["seed"]),
+        "--repetitions",
+        str(config["repetitions"]),
+        "--out",
+        str(out_dir),
+        "--num-classes",
+        str(config["num_classes"]),
+        "--num-images",
+        str(images["num_images"]),
+        "--normalize",
+        images["normalize"],
+        "--accuracy-column",
+        table["accuracy_column"],
+    ]
+    for name, values in options.items():
+        for key, value in values.items():
+            words += ["--option", f"{name}.{key}={_option_text(value)}"]
+    if device is not None:
+        words += ["--device", str(device)]
+    if timings:
+        words.append("--timings")
+    return shlex.join(words)

@@ -1,0 +1,158 @@
+"""The results store of a benchmark directory: ``DIR/results.sqlite`` (stdlib ``sqlite3``, WAL journal).
+
+One row per (architecture key, proxy, options hash, seed) holds the value (NULL for NaN), the reason
+of a NaN, the seconds it took, the device and a UTC timestamp. All results of one architecture are
+committed in one transaction as soon as they are computed, so an interrupted run loses at most the
+architecture in progress and never leaves a half-written row; a re-run reads what is there and
+computes the rest. Rows are only ever inserted (``INSERT OR IGNORE``) and SQLite serialises writers,
+so several processes may fill one store (what a cluster executor needs).
+
+A store also records its **setup** — everything outside the key that a value depends on (search
+space, the images and their normalisation, the number of classes). Opening it with another setup is
+refused with :class:`~near.errors.StoreConflictError`: results of different images must not mix.
+Everything inside the key (proxies, their options, seeds) may differ between runs sharing a store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataError, StoreConflictError
+
+__all__ = ["FILENAME", "ResultStore", "StoredResult", "options_hash"]
+
+FILENAME = "results.sqlite"
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS options (hash TEXT NOT NULL, proxy TEXT NOT NULL, options TEXT NOT NULL,
+                                    PRIMARY KEY (hash, proxy));
+CREATE TABLE IF NOT EXISTS results (
+    arch TEXT NOT NULL,
+    proxy TEXT NOT NULL,
+    options TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    value REAL,
+    reason TEXT,
+    seconds REAL,
+    device TEXT,
+    created TEXT NOT NULL,
+    PRIMARY KEY (arch, proxy, options, seed)
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """One stored value: ``value`` (NaN when the proxy could not be computed), ``reason`` and ``seconds``."""
+
+    value: float
+    reason: str | None
+    seconds: float | None
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def options_hash(options: Mapping[str, Any]) -> str:
+    """A short stable hash of a proxy's options (JSON with sorted keys; the caller includes the defaults)."""
+    return hashlib.sha256(_canonical(dict(options)).encode()).hexdigest()[:16]
+
+
+class ResultStore:
+    """The results of one benchmark directory; a context manager that closes the connection.
+
+    Parameters
+    ----------
+    path
+        The SQLite file (created with its tables when missing).
+    setup
+        JSON-serialisable mapping of what the stored values depend on beyond their key (see the module
+        docstring); recorded by the first writer and compared by every later one.
+    """
+
+    def __init__(self, path: str | Path, setup: Mapping[str, Any]) -> None:
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('setup', ?)", (_canonical(dict(setup)),))
+            meta = dict(self._db.execute("SELECT key, value FROM meta"))
+        except sqlite3.DatabaseError as error:
+            self.close()
+            raise DataError(
+                f"{self.path} is not a results store ({error}); move it away or choose another --out"
+            ) from None
+        if meta["schema"] != SCHEMA_VERSION:
+            self.close()
+            raise StoreConflictError(
+                f"{self.path} has store schema {meta['schema']}, this version of near writes {SCHEMA_VERSION}; "
+                "choose another --out directory"
+            )
+        stored, now = json.loads(meta["setup"]), json.loads(_canonical(dict(setup)))
+        if stored != now:
+            self.close()
+            differences = "; ".join(
+                f"{key}: stored {stored.get(key)!r}, now {now.get(key)!r}"
+                for key in sorted(set(stored) | set(now))
+                if stored.get(key) != now.get(key)
+            )
+            raise StoreConflictError(
+                f"{self.path} holds results of a different setup ({differences}); their scores would not be "
+                "comparable. Choose another --out directory, or delete that file to start over"
+            )
+
+    def register(self, proxy: str, options: Mapping[str, Any]) -> str:
+        """Record ``proxy``'s options (for people reading the store) and return their hash, the key part."""
+        key = options_hash(options)
+        with self._db:
+            self._db.execute("INSERT OR IGNORE INTO options VALUES (?, ?, ?)", (key, proxy, _canonical(dict(options))))
+        return key
+
+    def fetch(self, seed: int, keys: Mapping[str, str]) -> dict[tuple[str, str], StoredResult]:
+        """Every stored result of ``seed`` for the proxies in ``keys`` (proxy → options hash), by (arch, proxy)."""
+        found: dict[tuple[str, str], StoredResult] = {}
+        query = "SELECT arch, value, reason, seconds FROM results WHERE proxy = ? AND options = ? AND seed = ?"
+        for proxy, key in keys.items():
+            for arch, value, reason, seconds in self._db.execute(query, (proxy, key, seed)):
+                found[arch, proxy] = StoredResult(math.nan if value is None else value, reason, seconds)
+        return found
+
+    def add(
+        self, arch: str, seed: int, results: Iterable[tuple[str, str, float, str | None, float | None]], device: str
+    ) -> None:
+        """Store (proxy, options hash, value, reason, seconds) results of one architecture in one transaction."""
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        rows = [
+            (arch, proxy, key, seed, None if math.isnan(value) else float(value), reason, seconds, device, created)
+            for proxy, key, value, reason, seconds in results
+        ]
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def close(self) -> None:
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+            self._db = None
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

@@ -1,0 +1,215 @@
+"""Ground-truth tables: which architectures a benchmark has and how well each trained.
+
+Two CSV layouts are read, one row per architecture:
+
+* **NB201 / NATS** (``nb201``, ``nats-sss``): ``index, arch_str, test_accuracy`` — the layout of
+  ``nb201_cifar10.csv``; CIFAR-100 and ImageNet16-120 files of the same layout read the same way.
+* **NB101** (``nb101``): ``matrix, ops, val_accuracy`` with JSON cells (``nb101_500.csv``), or an
+  ``arch_str`` column holding ``{"matrix": …, "ops": …}`` as JSON (what ``scores.csv`` writes).
+
+``index`` is optional; without it a row's index is its position in the file (0-based). The accuracy
+column is the one of :data:`ACCURACY_COLUMNS` the file has, or any column named by the caller.
+
+Every architecture is validated by its search space, and each row gets a **key**, ``arch_str``: the
+canonical arch string of NB201/NATS, and for NB101 the compact JSON of the *pruned* cell,
+``{"matrix":[[0,1],[0,0]],"ops":["input","output"]}`` (``Cell.to_dict()``, no spaces). Rows whose
+architectures are equal after pruning share the key — and so, in ``near bench``, their scores.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import spaces
+from ..errors import ArchitectureError, DataError, OptionError
+
+__all__ = ["ACCURACY_COLUMNS", "Row", "Table", "arch_key", "read_table"]
+
+#: Accuracy columns recognised without being named, in the order they are looked for.
+ACCURACY_COLUMNS: tuple[str, ...] = ("test_accuracy", "val_accuracy", "valid_accuracy", "accuracy")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One architecture of a table: its ``index``, key ``arch_str``, canonical ``arch`` and ``accuracy``."""
+
+    index: int
+    arch_str: str
+    arch: Any
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class Table:
+    """A ground-truth table read by :func:`read_table`; ``rows`` are in file order."""
+
+    path: Path
+    space: str
+    accuracy_column: str
+    sha256: str
+    rows: tuple[Row, ...]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def sample(self, n: int | None, seed: int) -> list[Row]:
+        """``n`` rows drawn without replacement, sorted by index (``None``: every row).
+
+        The rows are shuffled by ``random.Random(seed)`` in index order and the first ``n`` taken, so the
+        draw depends only on (table, ``n``, ``seed``), and a larger ``n`` keeps every row of a smaller one
+        (a bigger run extends a smaller one instead of starting over).
+        """
+        if n is None:
+            return sorted(self.rows, key=lambda row: row.index)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise OptionError(f"sample must be a positive number of architectures, got {n!r}")
+        if n > len(self.rows):
+            raise OptionError(
+                f"cannot sample {n} architectures from {self.path}, which has {len(self.rows)} rows; "
+                f"give --sample {len(self.rows)} or less"
+            )
+        order = sorted(self.rows, key=lambda row: row.index)
+        random.Random(seed).shuffle(order)
+        return sorted(order[:n], key=lambda row: row.index)
+
+
+def arch_key(arch: Any) -> str:
+    """The key string of a canonical architecture (see the module docstring)."""
+    if isinstance(arch, str):
+        return arch
+    return json.dumps(arch.to_dict(), separators=(",", ":"))
+
+
+def read_table(path: str | Path, space: str | spaces.Space, accuracy_column: str | None = None) -> Table:
+    """Read and validate a ground-truth CSV of ``space``; raise :class:`~near.errors.DataError` naming the file,
+    the line and what is wrong.
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+    space
+        A search-space name (``near.spaces.available()``) or a :class:`~near.spaces.Space`.
+    accuracy_column
+        The column holding the accuracy; default: the one of :data:`ACCURACY_COLUMNS` present.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "t.csv").write_text("index,arch_str,test_accuracy\\n"
+    ...     "7,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,10.0\\n")
+    >>> table = read_table(folder / "t.csv", "nb201")
+    >>> table.rows[0].index, table.rows[0].accuracy, table.accuracy_column
+    (7, 10.0, 'test_accuracy')
+    """
+    space = spaces.get(space)
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"table file not found: {path}") from None
+    except OSError as error:
+        raise DataError(f"cannot read the table {path}: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(f"table {path} is not UTF-8 text ({error}); expected a CSV file") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [cell.strip() for cell in next(reader, [])]
+    if not any(header):
+        raise DataError(f"table {path} is empty; expected a CSV file with a header row")
+    arch_columns = _arch_columns(path, space, header)
+    accuracy = _accuracy_column(path, space, header, accuracy_column)
+    has_index = "index" in header
+    position = {name: i for i, name in enumerate(header)}
+    rows: list[Row] = []
+    first_line: dict[int, int] = {}
+    for cells in reader:
+        line, row_number = reader.line_num, len(rows)
+        if not any(cell.strip() for cell in cells):
+            continue
+        where = f"{path}, line {line} (row {row_number})"
+        if len(cells) != len(header):
+            raise DataError(f"{where}: {len(cells)} cells where the header has {len(header)} columns")
+        index = _index(where, cells[position["index"]]) if has_index else row_number
+        if index in first_line:
+            raise DataError(
+                f"{where}: index {index} appears twice (first on line {first_line[index]}); indices must be unique"
+            )
+        first_line[index] = line
+        raw = [cells[position[name]] for name in arch_columns]
+        try:
+            arch = space.validate(raw[0] if len(raw) == 1 and space.name != "nb101" else _nb101(raw))
+        except ArchitectureError as error:
+            raise DataError(f"{where}: {error}") from None
+        rows.append(Row(index, arch_key(arch), arch, _accuracy(where, accuracy, cells[position[accuracy]])))
+    if not rows:
+        raise DataError(f"table {path} has a header but no rows")
+    return Table(path, space.name, accuracy, hashlib.sha256(data).hexdigest(), tuple(rows))
+
+
+def _arch_columns(path: Path, space: spaces.Space, header: Sequence[str]) -> tuple[str, ...]:
+    if space.name == "nb101" and {"matrix", "ops"} <= set(header):
+        return ("matrix", "ops")
+    if "arch_str" in header:
+        return ("arch_str",)
+    expected = "matrix and ops (JSON), or arch_str" if space.name == "nb101" else "arch_str"
+    raise DataError(
+        f"table {path} has columns {', '.join(header)}; a {space.name} table needs {expected}, an accuracy "
+        f"column ({', '.join(ACCURACY_COLUMNS)}) and optionally index"
+    )
+
+
+def _accuracy_column(path: Path, space: spaces.Space, header: Sequence[str], chosen: str | None) -> str:
+    if chosen is not None:
+        if chosen not in header:
+            raise DataError(f"table {path} has no column {chosen!r}; its columns are {', '.join(header)}")
+        return chosen
+    found = [name for name in ACCURACY_COLUMNS if name in header]
+    if not found:
+        raise DataError(
+            f"table {path} has columns {', '.join(header)} but no accuracy column; expected one of "
+            f"{', '.join(ACCURACY_COLUMNS)} (or name one with --accuracy-column)"
+        )
+    if len(found) > 1:
+        raise DataError(
+            f"table {path} has several accuracy columns ({', '.join(found)}); choose one with --accuracy-column"
+        )
+    return found[0]
+
+
+def _nb101(raw: list[str]) -> Any:
+    """(matrix, ops) from two JSON cells, or the dict of one ``arch_str`` JSON cell."""
+    if len(raw) == 2:
+        return tuple(raw)
+    try:
+        return json.loads(raw[0])
+    except json.JSONDecodeError as error:
+        raise ArchitectureError(f"arch_str {raw[0]!r} is not JSON {{'matrix': …, 'ops': …}}: {error}") from None
+
+
+def _index(where: str, cell: str) -> int:
+    try:
+        return int(cell.strip())
+    except ValueError:
+        raise DataError(f"{where}: index {cell!r} is not an integer") from None
+
+
+def _accuracy(where: str, column: str, cell: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise DataError(f"{where}: {column} {cell!r} is not a finite number")
+    return value

@@ -1,0 +1,53 @@
+"""The results store: what goes in comes out (NaN as NULL), nothing is overwritten, other setups are refused."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+
+import pytest
+
+from near.bench import ResultStore
+from near.bench.store import options_hash
+from near.errors import DataError, StoreConflictError
+
+SETUP = {"space": "nb201", "images_sha256": "abc", "num_classes": 10}
+
+
+def test_results_round_trip_with_nan_as_null(tmp_path):
+    path = tmp_path / "results.sqlite"
+    with ResultStore(path, SETUP) as store:
+        key = store.register("near", {"repetitions": 2})
+        store.add("arch-a", 7, [("near", key, 12.5, None, 0.25)], "cpu")
+        store.add("arch-b", 7, [("near", key, math.nan, "near: dead network", 0.5)], "cpu")
+        store.add("arch-a", 7, [("near", key, 99.0, None, 1.0)], "cpu")  # already there: kept as it was
+        found = store.fetch(7, {"near": key})
+        assert store.fetch(8, {"near": key}) == {} and store.fetch(7, {"near": options_hash({})}) == {}
+    assert found["arch-a", "near"].value == 12.5 and found["arch-a", "near"].seconds == 0.25
+    assert math.isnan(found["arch-b", "near"].value) and found["arch-b", "near"].reason == "near: dead network"
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM results WHERE arch = 'arch-b'").fetchone() == (None,)
+        assert db.execute("SELECT options FROM options").fetchone() == ('{"repetitions":2}',)
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_reopening_reads_earlier_results_and_options_hash_is_order_free(tmp_path):
+    assert options_hash({"a": 1, "b": "x"}) == options_hash({"b": "x", "a": 1}) != options_hash({"a": 2, "b": "x"})
+    with ResultStore(tmp_path / "r.sqlite", SETUP) as store:
+        store.add("arch", 0, [("params", options_hash({}), 3.0, None, None)], "cpu")
+    with ResultStore(tmp_path / "r.sqlite", dict(reversed(SETUP.items()))) as store:
+        assert store.fetch(0, {"params": options_hash({})})["arch", "params"].value == 3.0
+
+
+def test_a_different_setup_is_refused_naming_the_differences(tmp_path):
+    ResultStore(tmp_path / "r.sqlite", SETUP).close()
+    with pytest.raises(StoreConflictError) as error:
+        ResultStore(tmp_path / "r.sqlite", {**SETUP, "num_classes": 100})
+    assert "holds results of a different setup (num_classes: stored 10, now 100)" in str(error.value)
+    assert "Choose another --out directory" in str(error.value)
+
+
+def test_a_file_that_is_not_a_store_is_refused(tmp_path):
+    (tmp_path / "r.sqlite").write_text("not a database, but somebody's notes " * 100)
+    with pytest.raises(DataError, match="r.sqlite is not a results store"):
+        ResultStore(tmp_path / "r.sqlite", SETUP)
