@@ -7,14 +7,13 @@ an unwritable destination is an :class:`near.errors.OptionError` that names it.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import uuid
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ._files import new_folder, write_atomic
 from .errors import OptionError
 
 
@@ -31,18 +30,14 @@ def _save(figure, path: str | Path) -> Path:
     """Write ``figure`` as a PNG at ``path`` all at once (see the module docstring)."""
     path = Path(path)
     figure.tight_layout()
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")  # opened as usual: umask applies
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
     try:
-        with open(temporary, "xb") as stream:
-            figure.savefig(stream, format="png")
-        os.replace(temporary, path)
+        return write_atomic(path, buffer.getvalue())
     except OSError as error:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
         raise OptionError(
             f"cannot write the plot {path}: {error.strerror or error}; choose a writable place for it"
         ) from None
-    return path
 
 
 def plot_layer_fit(estimate, path: str | Path) -> Path:
@@ -135,21 +130,13 @@ def plot_files(directory: str | Path, plots: Sequence[tuple[str, Callable[[Path]
     """Write several plots into ``directory`` (created as needed): ``plots`` pairs a file name with the
     function that writes it. All or nothing: if one fails, the ones written and the folders created here
     are removed again before the error (an :class:`OptionError` naming the place) is raised."""
-    folder = Path(directory)
-    created = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
     written: list[Path] = []
     try:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OptionError(
-                f"cannot create the plot folder {folder}: {error.strerror or error}; choose a writable place"
-            ) from None
-        for name, write in plots:
-            written.append(write(folder / name))
-    except BaseException:
-        for path in (*written, *created):
-            with contextlib.suppress(OSError):
-                path.unlink() if path in written else path.rmdir()  # rmdir: only if left empty
-        raise
+        with new_folder(directory, written) as folder:
+            for name, write in plots:
+                written.append(write(folder / name))
+    except OSError as error:
+        raise OptionError(
+            f"cannot write the plots into {directory}: {error.strerror or error}; choose a writable place"
+        ) from None
     return written

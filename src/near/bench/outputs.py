@@ -16,13 +16,10 @@ Each is written to a temporary file beside its destination and renamed into plac
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import math
-import os
-import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,28 +28,14 @@ from typing import Any
 import numpy as np
 
 from .. import metrics
+from .._files import write_atomic
 from .tables import Row
 
-__all__ = ["CORRELATIONS", "OUTPUTS", "RUN", "SCORES", "correlations", "scores_csv", "write_atomic", "write_json"]
+__all__ = ["CORRELATIONS", "OUTPUTS", "RUN", "SCORES", "correlations", "scores_csv", "write_json"]
 
 SCORES, CORRELATIONS, RUN = "scores.csv", "correlations.json", "run.json"
 #: Files derived from the store; removed when a run starts, so that only a finished run leaves them.
 OUTPUTS: tuple[str, ...] = (SCORES, CORRELATIONS, RUN, "report.md", "report.html")
-
-
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and an atomic rename."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-    return path
 
 
 def _json_ready(value: Any) -> Any:

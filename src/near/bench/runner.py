@@ -30,6 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import __version__, proxies, spaces
+from .._files import write_atomic
 from ..errors import DataError, OptionError, ProxyError
 from ..rng import isolated_rng
 from . import outputs
@@ -262,7 +263,7 @@ def run(
         },
     }
     timing = {name: [r.seconds for r in values] for name, values in results.items()} if timings else None
-    outputs.write_atomic(out_dir / outputs.SCORES, outputs.scores_csv(rows, scores, timing))
+    write_atomic(out_dir / outputs.SCORES, outputs.scores_csv(rows, scores, timing))
     outputs.write_json(out_dir / outputs.CORRELATIONS, correlations)
     outputs.write_json(out_dir / outputs.RUN, record)
     return BenchResult(out_dir, rows, scores, correlations, computed, reused, seconds, caught)

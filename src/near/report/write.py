@@ -9,13 +9,13 @@ figure survives.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from .._files import new_folder
 from ..errors import InputError, OptionError
 from .content import combined_report, single_report
 from .document import FILES, Image, render_html, render_markdown
@@ -87,37 +87,23 @@ def write_report(
 
 def _publish(target: Path, files: dict[str, bytes], images: dict[str, bytes]) -> None:
     """Write ``images`` into ``target/report_files/`` and ``files`` into ``target``, renamed into place last."""
-    created = [p for p in (target, *target.parents) if not p.exists()]  # deepest first
     try:
-        target.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".report-", dir=target))
-    except OSError as error:
-        _remove_empty(created)
-        raise OptionError(
-            f"cannot write the report into {target}: {error.strerror or error}; choose a writable folder"
-        ) from None
-    try:
-        (staging / FILES).mkdir()
-        for name, data in images.items():
-            (staging / FILES / name).write_bytes(data)
-        for name, data in files.items():
-            (staging / name).write_bytes(data)
-        if (target / FILES).exists():
-            os.replace(target / FILES, staging / "old_files")  # a folder cannot replace a non-empty one
-        os.replace(staging / FILES, target / FILES)
-        for name in files:  # the documents last: they only appear once their figures are in place
-            os.replace(staging / name, target / name)
+        with new_folder(target):
+            staging = Path(tempfile.mkdtemp(prefix=".report-", dir=target))
+            try:
+                (staging / FILES).mkdir()
+                for name, data in images.items():
+                    (staging / FILES / name).write_bytes(data)
+                for name, data in files.items():
+                    (staging / name).write_bytes(data)
+                if (target / FILES).exists():
+                    os.replace(target / FILES, staging / "old_files")  # a folder cannot replace a non-empty one
+                os.replace(staging / FILES, target / FILES)
+                for name in files:  # the documents last: they only appear once their figures are in place
+                    os.replace(staging / name, target / name)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
     except OSError as error:
         raise OptionError(
             f"cannot write the report into {target}: {error.strerror or error}; choose a writable folder"
         ) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        _remove_empty(created)
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    """Remove the folders this call created if they are still empty (after a failure), deepest first."""
-    for folder in folders:
-        with contextlib.suppress(OSError):
-            folder.rmdir()
