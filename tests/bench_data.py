@@ -1,4 +1,5 @@
-"""Tiny synthetic benchmarks for the tests of near.bench: a handful of NB201 cells and a few small images."""
+"""Tiny synthetic benchmarks for the tests of near.bench and near.report: a handful of NB201 and NB101 cells, a
+few small images, and a reader of the report's Markdown tables."""
 
 from __future__ import annotations
 
@@ -20,6 +21,17 @@ NB201_ROWS = [
 NB101_HEADER = "matrix,ops,val_accuracy"
 NB101_MATRIX = "[[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]]"
 NB101_OPS = '["input", "conv3x3-bn-relu", "maxpool3x3", "output"]'
+#: Three NB101 rows as NAS-Bench-Suite-Zero stores them, unpruned: the cell above; the same cell with a
+#: dead-end vertex 3 (pruned away: the same architecture); a cell whose only path is input→output.
+NB101_SHARED_ROWS = [
+    (NB101_MATRIX, NB101_OPS, 90.5),
+    (
+        "[[0, 1, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]",
+        '["input", "conv3x3-bn-relu", "maxpool3x3", "conv1x1-bn-relu", "output"]',
+        90.25,
+    ),
+    ("[[0, 1, 1], [0, 0, 0], [0, 0, 0]]", '["input", "conv3x3-bn-relu", "output"]', 83.2),
+]
 
 
 def write_table(path: Path, rows=NB201_ROWS, header: str = "index,arch_str,test_accuracy") -> Path:
@@ -40,3 +52,17 @@ def write_images(
         arrays["labels"] = rng.integers(0, classes, n)
     np.savez(path, **arrays)
     return path
+
+
+def md_table(text: str, first: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The Markdown table whose header starts with ``first``: (header, first cell -> the other cells)."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first} |"))
+    header = [c.strip() for c in lines[start].strip("|").split(" | ")]
+    rows = {}
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("| ").split(" | ")]
+        rows[cells[0]] = cells[1:]
+    return header, rows

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from bench_data import md_table
 from near import cli, metrics
 from near.errors import DataError, InputError, OptionError
 from near.report import load_run, write_report
@@ -59,20 +60,6 @@ def stub_figures(monkeypatch):
     png = b"\x89PNG\r\n\x1a\nstub"
     for name in ("correlation_heatmap", "score_scatter", "performance_profile_plot"):
         monkeypatch.setattr(f"near.report.figures.{name}", lambda *args, **kwargs: png)
-
-
-def md_table(text: str, first: str) -> tuple[list[str], dict[str, list[str]]]:
-    """The Markdown table whose header starts with ``first``: (header, first cell -> the other cells)."""
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first} |"))
-    header = [c.strip() for c in lines[start].strip("|").split(" | ")]
-    rows = {}
-    for line in lines[start + 2 :]:
-        if not line.startswith("|"):
-            break
-        cells = [c.strip() for c in line.strip("| ").split(" | ")]
-        rows[cells[0]] = cells[1:]
-    return header, rows
 
 
 def listing(folder: Path) -> list[str]:
@@ -173,6 +160,55 @@ def test_cost_table_from_seconds_columns(tmp_path, stub_figures):
     mean, total = np.nanmean(seconds), np.nansum(seconds)
     assert cost == {"oracle": [f"{mean:#.3g}", f"{total:.2f}", f"{11 / total:#.3g}"]}
     assert "## Cost" not in write_report(write_run(tmp_path / "untimed", {"oracle": ACCURACY}))[0].read_text()
+
+
+def test_cost_table_from_run_json_without_seconds_columns(tmp_path, stub_figures):
+    cost = {
+        "oracle": {"evaluations": 12, "seconds": 0.6, "median_seconds": 0.05, "per_second": 20.0},
+        "noisy": {"evaluations": 9, "seconds": 27.0, "median_seconds": 3.0, "per_second": 1 / 3},
+        "reversed": {"evaluations": 0, "seconds": 0.0, "median_seconds": None, "per_second": None},
+    }
+    folder = write_run(tmp_path / "r", COLUMNS, settings={"command": "near bench …", "seed": 3, "cost": cost})
+    assert math.isnan(load_run(folder).cost["reversed"]["per_second"])  # JSON null
+    text = write_report(folder)[0].read_text()
+    assert "from run.json" in text[text.index("## Cost") :]
+    _, rows = md_table(text[text.index("## Cost") :], "proxy")
+    assert rows == {
+        "oracle": ["0.0500", "0.600", "20.00"],  # mean = seconds / evaluations, cheapest first
+        "noisy": ["3.00", "27.00", "0.333"],
+        "reversed": ["—", "0.00", "—"],
+    }
+    _, settings = md_table(text, "setting (run.json)")
+    assert list(settings) == ["seed"]  # the cost is shown once, in its own table
+    (folder / "run.json").write_text(json.dumps({"cost": {"oracle": {"seconds": "fast"}}}))
+    with pytest.raises(DataError, match=r"run.json: the cost of 'oracle' is \{'seconds': 'fast'\}; expected numbers"):
+        write_report(folder)
+
+
+def write_reasons(folder: Path, reasons: dict[str, dict[str, int]]) -> None:
+    """A correlations.json as near bench writes it, holding only what the report reads from it."""
+    saved = {"proxies": {name: {"n_nan": sum(r.values()), "nan_reasons": r} for name, r in reasons.items()}}
+    (folder / "correlations.json").write_text(json.dumps(saved))
+
+
+def test_missing_scores_list_the_reasons_of_correlations_json(tmp_path, stub_figures):
+    scores = {**COLUMNS, "dead": [NAN] * 10 + [1.0, 2.0]}
+    folder = write_run(tmp_path / "r", scores)
+    long = "dead: " + "the gradients overflow " * 10
+    reasons = {f"dead: layer {i} is NaN": 1 for i in range(4)}
+    write_reasons(folder, {"noisy": {"noisy: a ReLU input\nholds NaN": 2}, "dead": {long: 5, **reasons}})
+    text = write_report(folder)[0].read_text()
+    section = text[text.index("## Missing scores") :]
+    assert "noisy: 3 of 12 (25.0%); dead: 10 of 12 (83.3%)" in section
+    _, rows = md_table(section, "proxy")
+    cut = " ".join(long.split())[len("dead: ") :][:119].rstrip() + "…"
+    assert rows == {
+        "noisy": ["a ReLU input holds NaN (2); no reason recorded (1)"],
+        "dead": [f"{cut} (5); layer 0 is NaN (1); layer 1 is NaN (1); 2 other reasons (2); no reason recorded (1)"],
+    }
+    write_reasons(folder, {"noisy": {"noisy: overflow": 4}})  # more reasons than NaN scores: another run's file
+    text = write_report(folder)[0].read_text()
+    assert "scores.csv does not record why" in text and "overflow" not in text
 
 
 def test_single_report_explains_why_no_profile(single):

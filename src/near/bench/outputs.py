@@ -34,8 +34,8 @@ from .tables import Row
 __all__ = ["CORRELATIONS", "OUTPUTS", "RUN", "SCORES", "correlations", "scores_csv", "write_json"]
 
 SCORES, CORRELATIONS, RUN = "scores.csv", "correlations.json", "run.json"
-#: Files derived from the store; removed when a run starts, so that only a finished run leaves them.
-OUTPUTS: tuple[str, ...] = (SCORES, CORRELATIONS, RUN, "report.md", "report.html")
+#: The files written from the store, in order (the report follows them: see :func:`near.bench.run`).
+OUTPUTS: tuple[str, ...] = (SCORES, CORRELATIONS, RUN)
 
 
 def _json_ready(value: Any) -> Any:
@@ -90,7 +90,7 @@ def correlations(
     for name, values in scores.items():
         result = metrics.correlations(np.asarray(values, dtype=float), accuracy)
         top_k = {key: value for key, value in result.items() if key.startswith("top")}
-        causes = Counter(reason for reason in reasons[name] if reason)
+        causes = Counter(reason for value, reason in zip(values, reasons[name]) if reason and math.isnan(value))
         proxies[name] = {
             "kendall": result["kendall"],
             "spearman": result["spearman"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -72,6 +73,8 @@ def run_blocks(run: Run, level: int, image_prefix: str = "") -> list[Block]:
             "computed from that file with near.metrics."
         )
     ]
+    if warning := run.settings.get("table_warning"):
+        blocks.append(Paragraph(f"Warning (near bench): {warning}"))
     blocks += _reproduce(run, level)
     keys = ["spearman", "kendall", "pairwise", *(f"top{k}" for k in TOP_K)]
     keys += [f"top{100 * f:g}%" for f in TOP_FRACTIONS]
@@ -86,7 +89,7 @@ def run_blocks(run: Run, level: int, image_prefix: str = "") -> list[Block]:
         Paragraph(_METRICS_NOTE),
         Paragraph(_DASH_NOTE),
         Heading(level, "Missing scores"),
-        Paragraph(_missing(run, summary)),
+        *_missing(run, summary),
     ]
     blocks += _cost(run, level)
     blocks += _figures(run, summary, order, level, image_prefix)
@@ -100,7 +103,8 @@ def _reproduce(run: Run, level: int) -> list[Block]:
     command = run.settings.get("command")
     if command:
         blocks.append(Paragraph(str(command), code=True))
-    rows = [[key, _setting(value)] for key, value in run.settings.items() if key != "command"]
+    shown = ("command", "cost", "table_warning")  # the cost and the warning have their own place
+    rows = [[key, _setting(value)] for key, value in run.settings.items() if key not in shown]
     if rows:
         blocks.append(Table(["setting (run.json)", "value"], rows, numeric=False))
     return blocks
@@ -110,33 +114,68 @@ def _setting(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _missing(run: Run, summary: dict) -> str:
+def _missing(run: Run, summary: dict) -> list[Block]:
     failed = {name: int(values["n_nan"]) for name, values in summary.items() if values["n_nan"]}
     if not failed:
-        return f"Every proxy scored all {len(run)} architectures."
+        return [Paragraph(f"Every proxy scored all {len(run)} architectures.")]
     counts = "; ".join(f"{name}: {n} of {len(run)} ({100 * n / len(run):.1f}%)" for name, n in failed.items())
-    return (
-        f"Architectures without a score (NaN: the proxy failed or does not apply): {counts}. scores.csv does not "
-        "record why; each is left out of that proxy's metrics."
-    )
+    text = f"Architectures without a score (NaN: the proxy failed or does not apply): {counts}."
+    if not any(name in run.nan_reasons for name in failed):
+        return [Paragraph(f"{text} scores.csv does not record why; each is left out of that proxy's metrics.")]
+    rows = [[name, _reasons(run.nan_reasons.get(name, {}), name, n)] for name, n in failed.items()]
+    return [
+        Paragraph(f"{text} Each is left out of that proxy's metrics. Why, from correlations.json (most common first):"),
+        Table(["proxy", f"reason (architectures; at most {_REASONS} per proxy)"], rows, numeric=False),
+    ]
+
+
+_REASONS = 3  # reasons listed per proxy; the others are counted together
+_REASON_LENGTH = 120
+
+
+def _reasons(reasons: dict[str, int], proxy: str, missing: int) -> str:
+    """The most common reasons, each on one line without the proxy's name, cut to a readable length."""
+    merged: Counter[str] = Counter()
+    for reason, count in reasons.items():
+        text = " ".join(reason.split())
+        text = text.removeprefix(f"{proxy}: ").removeprefix(f"{proxy} ")
+        if len(text) > _REASON_LENGTH:
+            text = text[: _REASON_LENGTH - 1].rstrip() + "…"
+        merged[text] += count
+    common = merged.most_common()
+    parts = [f"{text} ({count})" for text, count in common[:_REASONS]]
+    if rest := common[_REASONS:]:
+        parts.append(f"{len(rest)} other reasons ({sum(count for _, count in rest)})")
+    if unrecorded := missing - sum(merged.values()):
+        parts.append(f"no reason recorded ({unrecorded})")
+    return "; ".join(parts)
 
 
 def _cost(run: Run, level: int) -> list[Block]:
-    if not run.seconds:
+    """Seconds per architecture, total seconds and architectures per second, cheapest first: from the
+    ``_seconds`` columns of scores.csv (``near bench --timings``), else from run.json's cost."""
+    if run.seconds:
+        source = "the timing columns (proxy name + _seconds) of scores.csv"
+        cost = {}
+        for name, seconds in run.seconds.items():
+            timed, total = int((~np.isnan(seconds)).sum()), float(np.nansum(seconds))
+            cost[name] = (total / timed if timed else math.nan, total, timed / total if total > 0 else math.nan)
+    elif run.cost:
+        source = "run.json (each distinct architecture timed once, when it was computed)"
+        cost = {
+            name: (c["seconds"] / c["evaluations"] if c["evaluations"] else math.nan, c["seconds"], c["per_second"])
+            for name, c in run.cost.items()
+        }
+    else:
         return []
-    mean = {name: float(np.nanmean(s)) if not np.isnan(s).all() else math.nan for name, s in run.seconds.items()}
-    rows = []
-    for name in _ordered(mean, descending=False):
-        total = float(np.nansum(run.seconds[name]))
-        timed = int((~np.isnan(run.seconds[name])).sum())
-        rate = timed / total if total > 0 else math.nan
-        rows.append([name, _amount(mean[name]), _amount(total), _amount(rate)])
+    order = _ordered({name: values[0] for name, values in cost.items()}, descending=False)
     return [
         Heading(level, "Cost"),
-        Paragraph(
-            "Seconds per architecture, from the timing columns (proxy name + _seconds) of scores.csv; cheapest first."
+        Paragraph(f"Seconds per architecture, from {source}; cheapest first."),
+        Table(
+            ["proxy", "mean s / architecture", "total s", "architectures / s"],
+            [[name, *map(_amount, cost[name])] for name in order],
         ),
-        Table(["proxy", "mean s / architecture", "total s", "architectures / s"], rows),
     ]
 
 

@@ -1,7 +1,10 @@
-"""Reading one benchmark run folder, as ``near bench`` writes it: ``scores.csv`` and, if present, ``run.json``.
+"""Reading one benchmark run folder, as ``near bench`` writes it: ``scores.csv`` and, if present, ``run.json``
+and ``correlations.json``.
 
-The report recomputes every metric from ``scores.csv`` with :mod:`near.metrics` and ignores
-``correlations.json``: one source of truth, so the report can never disagree with the scores it shows.
+The report recomputes every metric from ``scores.csv`` with :mod:`near.metrics`: one source of truth, so
+the report can never disagree with the scores it shows. It takes from the other files only what
+``scores.csv`` cannot hold: the settings and the cost per proxy (``run.json``), and why scores are missing
+(``nan_reasons`` of ``correlations.json``).
 
 ``scores.csv`` columns: ``accuracy`` (required), then one column per proxy named as the proxy, and
 optionally ``<proxy>_seconds`` timings; ``index`` and ``arch_str`` are read past. Every other column is a
@@ -19,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bench.outputs import CORRELATIONS, RUN, SCORES
 from ..errors import DataError
 
-SCORES = "scores.csv"
-RUN = "run.json"
 _NOT_PROXIES = ("index", "arch_str", "accuracy")
 _SECONDS = "_seconds"
 
@@ -43,6 +45,12 @@ class Run:
         Seconds per architecture, for the proxies whose ``<proxy>_seconds`` column exists.
     settings : dict
         The contents of ``run.json`` (how the run was made), or empty when the file is absent.
+    cost : dict proxy -> dict
+        ``run.json``'s ``cost``: ``evaluations`` (architectures timed, each once), ``seconds`` (their total),
+        ``median_seconds``, ``per_second``; NaN where undefined.
+    nan_reasons : dict proxy -> dict reason -> int
+        Why scores are missing, from ``correlations.json``, for the proxies whose reasons account for no
+        more NaN scores than ``scores.csv`` has (the files of one run always agree).
     """
 
     path: Path
@@ -50,6 +58,8 @@ class Run:
     scores: dict[str, np.ndarray]
     seconds: dict[str, np.ndarray] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
+    cost: dict[str, dict[str, float]] = field(default_factory=dict)
+    nan_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def proxies(self) -> list[str]:
@@ -76,7 +86,10 @@ def load_run(directory: str | Path) -> Run:
         raise DataError(f"{csv_path}: not found; a run folder of `near bench` holds {SCORES} (is the run finished?)")
     header, rows = _read_csv(csv_path)
     accuracy, scores, seconds = _columns(csv_path, header, rows)
-    return Run(folder, accuracy, scores, seconds, _read_settings(folder / RUN))
+    settings = _read_json(folder / RUN)
+    cost = _cost(folder / RUN, settings.get("cost", {}), scores)
+    reasons = _nan_reasons(_read_json(folder / CORRELATIONS), scores)
+    return Run(folder, accuracy, scores, seconds, settings, cost, reasons)
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -131,13 +144,46 @@ def _number(path: Path, line: int, column: str, cell: str, missing_ok: bool) -> 
     return value
 
 
-def _read_settings(path: Path) -> dict:
+def _read_json(path: Path) -> dict:
     if not path.exists():
         return {}
     try:
-        settings = json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise DataError(f"{path}: cannot be read as JSON ({error}); delete it or re-run `near bench`") from None
-    if not isinstance(settings, dict):
-        raise DataError(f"{path}: expected a JSON object, got {type(settings).__name__}")
-    return settings
+    if not isinstance(value, dict):
+        raise DataError(f"{path}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _cost(path: Path, cost: object, scores: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """``run.json``'s cost of the proxies in ``scores``, numbers checked (JSON ``null`` is NaN)."""
+    keys = ("evaluations", "seconds", "median_seconds", "per_second")
+    if not isinstance(cost, dict):
+        raise DataError(f"{path}: 'cost' is {type(cost).__name__}, expected an object proxy → numbers")
+    found = {}
+    for name in scores:
+        if (entry := cost.get(name)) is None:
+            continue
+        if not isinstance(entry, dict) or not all(_number_or_null(entry.get(key)) for key in keys):
+            raise DataError(f"{path}: the cost of {name!r} is {entry!r}; expected numbers {', '.join(keys)}")
+        found[name] = {key: math.nan if entry.get(key) is None else float(entry[key]) for key in keys}
+    return found
+
+
+def _number_or_null(value: object) -> bool:
+    return value is None or isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _nan_reasons(saved: dict, scores: dict[str, np.ndarray]) -> dict[str, dict[str, int]]:
+    """``nan_reasons`` per proxy of ``correlations.json``, where they fit the NaN count of ``scores.csv``."""
+    proxies = saved.get("proxies", {})
+    found = {}
+    for name, values in scores.items():
+        entry = proxies.get(name) if isinstance(proxies, dict) else None
+        reasons = entry.get("nan_reasons") if isinstance(entry, dict) else None
+        if not isinstance(reasons, dict) or not all(isinstance(n, int) and n > 0 for n in reasons.values()):
+            continue
+        if sum(reasons.values()) <= int(np.isnan(values).sum()):
+            found[name] = {str(reason): count for reason, count in reasons.items()}
+    return found
