@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import near.proxies
-from bench_data import write_images, write_table
+from bench_data import NB101_HEADER, NB101_SHARED_ROWS, write_images, write_table
 from near import cli
 
 
@@ -32,7 +32,8 @@ def test_bench_prints_the_correlations_and_its_command_repeats_the_run(files, tm
     assert lines[0].startswith("nb201: 4 architectures, seed 3; 8 proxy values computed, 0 reused, ")
     assert lines[1].split() == ["proxy", "spearman", "kendall", "pairwise", "top10%", "NaN"]
     assert [line.split()[0] for line in lines[2:4]] == ["params", "nwot"]
-    assert lines[-3:] == [f"wrote {out}/{name}" for name in ("scores.csv", "correlations.json", "run.json")]
+    names = ("scores.csv", "correlations.json", "run.json", "report.md", "report.html")
+    assert lines[-5:] == [f"wrote {out}/{name}" for name in names]
     saved = json.loads((tmp_path / "run/correlations.json").read_text())
     assert lines[2].split()[1] == f"{saved['proxies']['params']['spearman']:.3f}"
 
@@ -76,7 +77,7 @@ def test_proxy_options_and_all(files, tmp_path):
     [
         (["nb202"], 2, "Invalid value for 'SPACE': unknown search space 'nb202'; expected one of nats-sss, nb101"),
         (["nb201", "-p", "near,snap"], 2, "unknown proxy 'snap'; choose one of"),
-        (["nb201", "-p", "near,near"], 2, "give distinct proxy names"),
+        (["nb201", "-p", "near,near"], 2, "proxies given twice: near"),
         (["nb201", "--option", "nwot:batch_size=8"], 2, "is not PROXY.OPTION=VALUE"),
         (["nb201", "--option", "zen.repeats=2"], 1, "options given for proxies that are not run: zen"),
         (["nb201", "--option", "params.x=1"], 1, "proxy 'params' has no option 'x'; it accepts none"),
@@ -115,3 +116,11 @@ def test_images_that_do_not_fit_and_a_conflicting_directory(tmp_path, files):
     )
     assert result.exit_code == 1 and "holds results of a different setup" in result.output
     assert "num_images: stored 24, now 10" in result.output
+
+
+def test_a_table_with_shared_architectures_is_warned_about_before_the_run(files, tmp_path):
+    table = str(write_table(tmp_path / "nb101.csv", NB101_SHARED_ROWS, NB101_HEADER))
+    result = invoke("nb101", "-t", table, "-i", files[1], "-p", "params", "-o", str(tmp_path / "run"))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"Warning: {table}: of the 3 rows, 1 prunes to the bare input→output cell")
+    assert "2 share an architecture with other rows (2 distinct in all)" in result.stderr.splitlines()[0]

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 import near.proxies
-from bench_data import NB201_ROWS, write_images, write_table
-from near import metrics, spaces
+from bench_data import NB101_HEADER, NB101_SHARED_ROWS, NB201_ROWS, md_table, write_images, write_table
+from near import TableWarning, metrics, spaces
 from near.bench import arch_seed, load_images, read_table, resolve_options, run, score_architecture
 from near.errors import DataError, OptionError, ProxyError
 
@@ -101,11 +101,13 @@ def test_a_score_depends_only_on_seed_architecture_proxy_and_options(files):
 def test_an_interrupted_run_keeps_finished_work_and_resumes_to_the_same_result(files, reference, tmp_path, monkeypatch):
     (tmp_path / "run").mkdir()
     (tmp_path / "run/scores.csv").write_text("left by an earlier run\n")
+    (tmp_path / "run/report.md").write_text("left by an earlier run\n")
     interrupted = Counting(monkeypatch, stop_after=2)
     with pytest.raises(KeyboardInterrupt):
         bench(files, tmp_path / "run")
     assert interrupted.calls == 2
     assert not (tmp_path / "run/scores.csv").exists()  # nothing a later step could take for a finished run
+    assert not (tmp_path / "run/report.md").exists()
     with sqlite3.connect(tmp_path / "run/results.sqlite") as db:
         assert db.execute("SELECT COUNT(DISTINCT arch), COUNT(*) FROM results").fetchone() == (2, 6)
     resumed = Counting(monkeypatch)
@@ -152,6 +154,43 @@ def test_correlations_json_is_valid_json_and_equals_near_metrics_on_scores_csv(r
     assert record["command"].startswith("near bench nb201 --table ") and "--seed 1 --repetitions 1" in record["command"]
     assert record["options"]["near"] == {"repetitions": 1, "batchnorm": "batch", "reinit": True}
     assert record["cost"]["params"]["evaluations"] == 6 and record["sample"] == 6
+
+
+def test_a_finished_run_writes_its_report_with_the_numbers_of_its_files(files, tmp_path):
+    result = bench(files, tmp_path, proxies=["params", "nwot"])
+    names = ["scores.csv", "correlations.json", "run.json", "report.md", "report.html"]
+    assert result.files == [tmp_path / name for name in names] and all(path.is_file() for path in result.files)
+    saved = json.loads((tmp_path / "correlations.json").read_text())
+    cost = json.loads((tmp_path / "run.json").read_text())["cost"]
+    text = (tmp_path / "report.md").read_text()
+    _, rows = md_table(text, "proxy")
+    for name in ("params", "nwot"):
+        assert rows[name][:2] == [f"{saved['proxies'][name][key]:.3f}" for key in ("spearman", "kendall")]
+    (reason,) = saved["proxies"]["nwot"]["nan_reasons"]
+    shown = reason.removeprefix("nwot: ")
+    assert reason.startswith("nwot: the kernel K is singular") and len(shown) > 120  # shortened in the report
+    _, missing = md_table(text[text.index("## Missing scores") :], "proxy")
+    assert missing == {"nwot": [f"{shown[:119].rstrip()}… (1)"]}
+    _, timed = md_table(text[text.index("## Cost") :], "proxy")  # scores.csv has no timings: run.json's cost
+    for name, (mean, total, rate) in timed.items():
+        assert float(mean) == pytest.approx(cost[name]["seconds"] / cost[name]["evaluations"], rel=5e-3, abs=5e-4)
+        assert float(total) == pytest.approx(cost[name]["seconds"], rel=5e-3, abs=5e-3)
+        assert float(rate) == pytest.approx(cost[name]["per_second"], rel=5e-3)
+
+
+def test_rows_sharing_an_architecture_are_warned_about(tmp_path):
+    table = write_table(tmp_path / "nb101.csv", NB101_SHARED_ROWS, NB101_HEADER)
+    images = write_images(tmp_path / "images.npz")
+    with pytest.warns(TableWarning) as caught:
+        result = run("nb101", table, images, ["params"], out_dir=tmp_path / "out")
+    message = (
+        f"{table}: of the 3 rows, 1 prunes to the bare input→output cell (no operation) and 2 share an "
+        "architecture with other rows (2 distinct in all). Rows with one architecture get one score"
+    )
+    assert str(caught[0].message).startswith(message)
+    assert result.computed == 2 and result.scores["params"][0] == result.scores["params"][1]
+    assert json.loads((tmp_path / "out/run.json").read_text())["table_warning"].startswith(message)
+    assert f"Warning (near bench): {message}" in (tmp_path / "out/report.md").read_text()
 
 
 def test_timings_are_extra_columns_after_the_proxies(files, tmp_path):

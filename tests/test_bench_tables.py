@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from bench_data import NB101_HEADER, NB101_MATRIX, NB101_OPS, NB201_ROWS, write_table
-from near.bench import read_table
+from bench_data import NB101_HEADER, NB101_MATRIX, NB101_OPS, NB101_SHARED_ROWS, NB201_ROWS, write_table
+from near.bench import read_table, shared_rows
 from near.errors import ArchitectureError, DataError, OptionError
 
 
@@ -155,3 +155,22 @@ def test_shared_nb101_table_parses(shared_data):
     table = read_table(shared_data / "nb101" / "nb101_500.csv", "nb101")
     assert len(table) == 500 and [r.index for r in table.rows] == list(range(500))
     assert table.accuracy_column == "val_accuracy" and all(0 < r.accuracy < 100 for r in table.rows)
+
+
+def test_shared_rows_counts_rows_of_one_architecture_and_bare_cells(tmp_path, shared_data):
+    rows = read_table(write_table(tmp_path / "t.csv", NB101_SHARED_ROWS, NB101_HEADER), "nb101").rows
+    assert shared_rows(rows).startswith(
+        "of the 3 rows, 1 prunes to the bare input→output cell (no operation) and 2 share an architecture with "
+        "other rows (2 distinct in all). "
+    )
+    assert shared_rows(rows[:1]) is None
+    assert shared_rows(read_table(write_table(tmp_path / "u.csv"), "nb201").rows) is None
+    # NAS-Bench-Suite-Zero's table stores unpruned matrices: pruned, it holds 301 distinct cells, and 55 rows are
+    # the bare cell, with three distinct accuracies (NB101 trained every cell three times)
+    table = read_table(shared_data / "nb101" / "nb101_500.csv", "nb101")
+    assert shared_rows(table.rows).startswith(
+        "of the 500 rows, 55 prune to the bare input→output cell (no operation) and 245 share an architecture with "
+        "other rows (301 distinct in all). "
+    )
+    bare = {round(r.accuracy, 2) for r in table.rows if r.arch.num_vertices == 2}
+    assert bare == {83.16, 83.46, 83.58}

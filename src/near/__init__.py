@@ -17,6 +17,7 @@ from .errors import (
     ReinitWarning,
     SampleReuseWarning,
     StoreConflictError,
+    TableWarning,
     ZeroMatrixWarning,
 )
 from .rank import effective_rank, effective_ranks
@@ -52,6 +53,7 @@ __all__ = [
     "SizingResult",
     "SizingWarning",
     "StoreConflictError",
+    "TableWarning",
     "ZeroMatrixWarning",
     "effective_rank",
     "effective_ranks",

@@ -629,19 +629,12 @@ def _space(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 def _proxy_list(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
-    from . import proxies
+    from .bench import resolve_proxies
 
-    names = [part.strip() for part in value.split(",") if part.strip()]
-    if names == ["all"]:
-        return proxies.available()
-    if not names or len(set(names)) != len(names):
-        raise click.BadParameter(f"{value!r}: give distinct proxy names separated by commas, or 'all'")
     try:
-        for name in names:
-            proxies.info(name)
+        return resolve_proxies(value)
     except NearError as error:
         raise click.BadParameter(str(error)) from None
-    return names
 
 
 def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, dict]:
@@ -745,7 +738,8 @@ def bench_command(
 
     SPACE is nb201, nats-sss or nb101. Every finished architecture is stored at once in
     OUT/results.sqlite: an interrupted run loses nothing, and the same command resumes it. When all
-    are scored, OUT/scores.csv, OUT/correlations.json and OUT/run.json are written.
+    are scored, OUT/scores.csv, OUT/correlations.json, OUT/run.json and the report (OUT/report.md,
+    OUT/report.html: see `near report`) are written.
 
     \b
     Examples:
@@ -756,24 +750,25 @@ def bench_command(
     from .bench import run
 
     try:
-        result = run(
-            space,
-            table,
-            images,
-            proxy_names,
-            out_dir=out_dir,
-            sample=sample,
-            seed=seed,
-            repetitions=repetitions,
-            num_classes=num_classes,
-            options=proxy_options,
-            num_images=num_images,
-            normalize=normalize,
-            accuracy_column=accuracy_column,
-            device=device,
-            timings=timings,
-            progress=_stderr_is_terminal(),
-        )
+        with _warnings_to_stderr(at_once=True):
+            result = run(
+                space,
+                table,
+                images,
+                proxy_names,
+                out_dir=out_dir,
+                sample=sample,
+                seed=seed,
+                repetitions=repetitions,
+                num_classes=num_classes,
+                options=proxy_options,
+                num_images=num_images,
+                normalize=normalize,
+                accuracy_column=accuracy_column,
+                device=device,
+                timings=timings,
+                progress=_stderr_is_terminal(),
+            )
     except NearError as error:
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
@@ -805,11 +800,18 @@ def _stderr_is_terminal() -> bool:
 
 
 @contextlib.contextmanager
-def _warnings_to_stderr() -> Iterator[None]:
-    """Show warnings as one line each, without the source line Python adds."""
-    with warnings.catch_warnings(record=True) as caught:
+def _warnings_to_stderr(at_once: bool = False) -> Iterator[None]:
+    """Show warnings as one line each, without the source line Python adds: at the end of the block (after
+    any progress bar), or ``at_once`` (what a long run must say before it starts)."""
+
+    def show(message, *args, **kwargs) -> None:
+        click.echo(f"Warning: {message}", err=True)
+
+    with warnings.catch_warnings(record=not at_once) as caught:
+        if at_once:
+            warnings.showwarning = show
         try:
             yield
         finally:
-            for warning in caught:
-                click.echo(f"Warning: {warning.message}", err=True)
+            for warning in caught or ():
+                show(warning.message)

@@ -74,3 +74,8 @@ class ReinitWarning(NearWarning):
 
 class SampleReuseWarning(NearWarning):
     """The inputs give the same samples to every repetition, although ``shuffle=True`` asks for fresh ones."""
+
+
+class TableWarning(NearWarning):
+    """Rows of a benchmark table share an architecture (one score, several accuracies), or are NB101's bare
+    input→output cell: the correlations over them mislead."""

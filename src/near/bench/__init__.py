@@ -2,7 +2,8 @@
 
 One idea per module: :mod:`~near.bench.tables` (ground-truth CSVs), :mod:`~near.bench.images` (the input
 sample), :mod:`~near.bench.store` (``results.sqlite``), :mod:`~near.bench.runner` (the run) and
-:mod:`~near.bench.outputs` (``scores.csv``, ``correlations.json``, ``run.json``). The names below load
+:mod:`~near.bench.outputs` (``scores.csv``, ``correlations.json``, ``run.json``); a finished run ends with
+its report (:func:`near.report.write_report`). The names below load
 on first use, so that the command line can read the light modules without importing SciPy and the proxies.
 """
 
@@ -14,6 +15,7 @@ _EXPORTS = {
     "BenchResult": "runner",
     "arch_seed": "runner",
     "resolve_options": "runner",
+    "resolve_proxies": "runner",
     "run": "runner",
     "score_architecture": "runner",
     "ImageSample": "images",
@@ -24,6 +26,7 @@ _EXPORTS = {
     "Row": "tables",
     "Table": "tables",
     "read_table": "tables",
+    "shared_rows": "tables",
 }
 
 __all__ = sorted(_EXPORTS)

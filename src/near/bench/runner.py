@@ -31,14 +31,29 @@ from tqdm.auto import tqdm
 
 from .. import __version__, proxies, spaces
 from .._files import write_atomic
-from ..errors import DataError, OptionError, ProxyError
+from ..errors import DataError, OptionError, ProxyError, TableWarning
+from ..report import write_report
+from ..report.write import HTML, MARKDOWN
 from ..rng import isolated_rng
 from . import outputs
 from .images import ImageSample, check_fit, load_images
 from .store import FILENAME, ResultStore, StoredResult
-from .tables import Row, Table, read_table
+from .tables import Row, Table, read_table, shared_rows
 
-__all__ = ["BENCH_OPTIONS", "BenchResult", "arch_seed", "resolve_options", "run", "score_architecture"]
+__all__ = [
+    "BENCH_OPTIONS",
+    "FILES",
+    "BenchResult",
+    "arch_seed",
+    "resolve_options",
+    "resolve_proxies",
+    "run",
+    "score_architecture",
+]
+
+#: What a finished run writes into its directory, in order; a run removes them when it starts, so that
+#: only a finished run leaves them.
+FILES: tuple[str, ...] = (*outputs.OUTPUTS, MARKDOWN, HTML)
 
 #: Options the harness gives proxies unless told otherwise: ZiCo needs ≥ 2 batches and gets one batch of
 #: images, which it splits in two (the reference uses 2 × 128).
@@ -60,7 +75,8 @@ class BenchResult:
 
     @property
     def files(self) -> list[Path]:
-        return [self.out_dir / name for name in (outputs.SCORES, outputs.CORRELATIONS, outputs.RUN)]
+        """The files written (see :data:`FILES`); the report's figures are in ``report_files/`` beside them."""
+        return [self.out_dir / name for name in FILES]
 
 
 def arch_seed(seed: int, arch_str: str, purpose: str) -> int:
@@ -155,8 +171,9 @@ def run(
     proxy_names
         Proxy names (``near.proxies.available()``), as a list or comma-separated; ``"all"`` for every one.
     out_dir
-        The run's directory: ``results.sqlite`` (kept, reused by later runs), ``scores.csv``,
-        ``correlations.json`` and ``run.json`` (written when the run is complete).
+        The run's directory: ``results.sqlite`` (kept, reused by later runs); ``scores.csv``,
+        ``correlations.json``, ``run.json`` and the report (:func:`near.report.write_report`: ``report.md``,
+        ``report_files/``, ``report.html``), written when the run is complete.
     sample
         Number of architectures, drawn from the table by ``seed`` (:meth:`Table.sample`); default all.
     seed
@@ -177,11 +194,12 @@ def run(
         Show a progress bar with ETA over the architectures still to score.
 
     Every input is checked before anything is written; interrupted, the run keeps every finished
-    architecture in ``results.sqlite`` and a re-run computes only the rest.
+    architecture in ``results.sqlite`` and a re-run computes only the rest. A :class:`~near.TableWarning`
+    says when sampled rows share an architecture (see :func:`~near.bench.tables.shared_rows`).
     """
     started, clock = datetime.now(timezone.utc), time.perf_counter()
     space = spaces.get(space)
-    names = _proxy_names(proxy_names)
+    names = resolve_proxies(proxy_names)
     resolved = resolve_options(names, options, repetitions)
     if not isinstance(table, Table):
         table = read_table(table, space, accuracy_column)
@@ -190,6 +208,9 @@ def run(
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise OptionError(f"seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
     rows = table.sample(sample, seed)
+    table_warning = f"{table.path}: {shared}" if (shared := shared_rows(rows)) else None
+    if table_warning:
+        warnings.warn(table_warning, TableWarning, stacklevel=2)
     if not isinstance(images, ImageSample):
         images = load_images(images, num_images=num_images, normalize=normalize)
     num_classes = _num_classes(num_classes, images)
@@ -233,7 +254,7 @@ def run(
         "device": str(torch.device(device)) if device is not None else "cpu",
     }
     with ResultStore(out_dir / FILENAME, setup) as store:
-        for name in outputs.OUTPUTS:  # left by an earlier run: they would describe other results
+        for name in FILES:  # left by an earlier run: they would describe other results
             (out_dir / name).unlink(missing_ok=True)
         keys = {name: store.register(name, resolved[name]) for name in names}
         computed, reused, caught = _score_missing(store, keys, space, rows, images, config, progress)
@@ -255,6 +276,7 @@ def run(
         "seconds": seconds,
         "cost": _cost(results, rows),
         "warnings": caught,
+        **({"table_warning": table_warning} if table_warning else {}),
         "versions": {
             "near": __version__,
             "torch": torch.__version__,
@@ -266,6 +288,7 @@ def run(
     write_atomic(out_dir / outputs.SCORES, outputs.scores_csv(rows, scores, timing))
     outputs.write_json(out_dir / outputs.CORRELATIONS, correlations)
     outputs.write_json(out_dir / outputs.RUN, record)
+    write_report(out_dir)
     return BenchResult(out_dir, rows, scores, correlations, computed, reused, seconds, caught)
 
 
@@ -313,7 +336,9 @@ def _score_missing(
     return computed, reused, {name: {"count": count, "example": examples[name]} for name, count in counts.items()}
 
 
-def _proxy_names(names: Iterable[str] | str) -> list[str]:
+def resolve_proxies(names: Iterable[str] | str) -> list[str]:
+    """Proxy names from a list or a comma-separated string (``"all"``: every proxy); unknown or repeated
+    names raise :class:`~near.errors.ProxyError`."""
     if isinstance(names, str):
         names = [part.strip() for part in names.split(",") if part.strip()]
     names = list(names)

@@ -24,6 +24,7 @@ import io
 import json
 import math
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +32,9 @@ from typing import Any
 
 from .. import spaces
 from ..errors import ArchitectureError, DataError, OptionError
+from ..spaces.nb101 import Cell
 
-__all__ = ["ACCURACY_COLUMNS", "Row", "Table", "arch_key", "read_table"]
+__all__ = ["ACCURACY_COLUMNS", "Row", "Table", "arch_key", "read_table", "shared_rows"]
 
 #: Accuracy columns recognised without being named, in the order they are looked for.
 ACCURACY_COLUMNS: tuple[str, ...] = ("test_accuracy", "val_accuracy", "valid_accuracy", "accuracy")
@@ -87,6 +89,31 @@ def arch_key(arch: Any) -> str:
     if isinstance(arch, str):
         return arch
     return json.dumps(arch.to_dict(), separators=(",", ":"))
+
+
+def shared_rows(rows: Sequence[Row]) -> str | None:
+    """What makes correlations over ``rows`` mislead, or ``None``: rows that share an architecture key, and
+    NB101 rows that prune to the bare input→output cell.
+
+    Rows sharing a key are one network with one score but several accuracies (an NB101 cell trained three
+    times; NAS-Bench-Suite-Zero's tables store unpruned matrices, one training run per row), so each proxy
+    ties them. The bare cell has no operation: its network is the stem, the projections and the classifier.
+    """
+    counts = Counter(row.arch_str for row in rows)
+    groups = [count for count in counts.values() if count > 1]
+    bare = sum(isinstance(row.arch, Cell) and row.arch.num_vertices == 2 for row in rows)
+    if not groups and not bare:
+        return None
+    found = []
+    if bare:
+        found.append(f"{bare} {'prunes' if bare == 1 else 'prune'} to the bare input→output cell (no operation)")
+    if groups:
+        found.append(f"{sum(groups)} share an architecture with other rows ({len(counts)} distinct in all)")
+    return (
+        f"of the {len(rows)} rows, {' and '.join(found)}. Rows with one architecture get one score but their own "
+        "accuracies, so every proxy ties them and the correlations count them as separate architectures; "
+        "for a fair comparison use a table with one row per distinct architecture"
+    )
 
 
 def read_table(path: str | Path, space: str | spaces.Space, accuracy_column: str | None = None) -> Table:
