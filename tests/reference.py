@@ -16,6 +16,8 @@ _ACTIVATIONS = tuple(getattr(nn, name) for name in nn.modules.activation.__all__
 
 def _erank_float32(matrix: torch.Tensor) -> float:
     s = torch.linalg.svdvals(matrix.float()).numpy()
+    if s.sum() == 0:  # scipy's entropy of an all-zero p is NaN, which their nan_to_num makes 0
+        return 0.0
     p = s / s.sum()
     p = p[p > 0]
     return float(np.nan_to_num(np.exp(-(p * np.log(p)).sum())))

@@ -152,7 +152,7 @@ def test_correlations_json_is_valid_json_and_equals_near_metrics_on_scores_csv(r
     assert matrix[0, 1] == pytest.approx(metrics.spearman(columns["params"], columns["accuracy"]))
     record = json.loads((reference / "run.json").read_text(), parse_constant=no_nan)
     assert record["command"].startswith("near bench nb201 --table ") and "--seed 1 --repetitions 1" in record["command"]
-    assert record["options"]["near"] == {"repetitions": 1, "batchnorm": "batch", "reinit": True}
+    assert record["options"]["near"] == {"repetitions": 1, "batchnorm": "batch", "reinit": True, "batch_size": None}
     assert record["cost"]["params"]["evaluations"] == 6 and record["sample"] == 6
 
 
@@ -204,7 +204,7 @@ def test_options_get_defaults_and_the_harness_settings():
     resolved = resolve_options(["zico", "near", "nwot"], {"nwot": {"batch_size": 8}}, repetitions=4)
     assert resolved == {
         "zico": {"split": 2},
-        "near": {"repetitions": 4, "batchnorm": "batch", "reinit": True},
+        "near": {"repetitions": 4, "batchnorm": "batch", "reinit": True, "batch_size": None},
         "nwot": {"batch_size": 8, "hooks": "relu"},
     }
     with pytest.raises(ProxyError, match="proxy 'nwot' has no option 'width'; it accepts batch_size, hooks"):

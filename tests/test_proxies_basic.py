@@ -66,6 +66,9 @@ def test_near_proxy_equals_near_score_and_keeps_the_model():
     value = proxies.compute("near", net, x, seed=3, repetitions=2)
     assert value == pytest.approx(near.score(net, x, repetitions=2, seed=3).mean)
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    # batch_size sets the samples per forward pass, hence BatchNorm's batch statistics
+    sixteen = proxies.compute("near", net, x, seed=3, repetitions=2, batch_size=16)
+    assert sixteen == pytest.approx(near.score(net, x, repetitions=2, seed=3, batch_size=16).mean)
 
 
 def test_compute_many_equals_compute_one_by_one_and_times_each():

@@ -49,16 +49,28 @@ def l2_norm(ctx: ProxyContext) -> float:
     needs_labels=False,
     reference="Husistein, Reiher & Eckhoff, ICLR 2025; `near.score`",
 )
-def near(ctx: ProxyContext, *, repetitions: int = 1, batchnorm: str = "batch", reinit: bool = True) -> float:
+def near(
+    ctx: ProxyContext,
+    *,
+    repetitions: int = 1,
+    batchnorm: str = "batch",
+    reinit: bool = True,
+    batch_size: int | None = None,
+) -> float:
     """NEAR: the sum of effective ranks of every layer's pre- and post-activation matrices (``near.score``).
 
     Same sign as the paper (higher = more expressive = predicted better). The mean over
-    ``repetitions``, each with fresh weights (PyTorch's default scheme) and a fresh draw of samples.
+    ``repetitions``, each with fresh weights (PyTorch's default scheme) and a fresh draw of samples;
+    ``batch_size`` = samples per forward pass (default: what the widest layer needs), which sets the
+    BatchNorm batch statistics under ``batchnorm="batch"``.
     """
     from ..score import score  # the core; imported here so near.proxies loads without it first
 
     try:
-        return score(ctx.model, ctx.x, repetitions=repetitions, batchnorm=batchnorm, reinit=reinit, seed=ctx.seed).mean
+        return score(
+            ctx.model, ctx.x, repetitions=repetitions, batchnorm=batchnorm, reinit=reinit, batch_size=batch_size,
+            seed=ctx.seed,
+        ).mean
     except NoScorableLayerError as error:
         raise ProxyNotApplicableError(str(error)) from None
     except NonFiniteActivationError as error:
