@@ -117,7 +117,7 @@ def test_batchnorm_seeing_one_value_per_channel_is_a_named_error_and_nan_on_requ
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
     x, y = torch.randn(1, 4), torch.tensor([1])
-    for name in ("grad_norm", "snip", "nwot"):
+    for name in ("grad_norm", "snip", "nwot", "meco"):
         with pytest.raises(ProxyNotApplicableError, match=f"{name}: .*BatchNorm.*single value per channel"):
             proxies.compute(name, net, x, y)
     values = proxies.compute_many(["grad_norm", "near", "params"], net, x, y, on_error="nan")

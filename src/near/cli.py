@@ -570,7 +570,7 @@ def datasets_command() -> None:
 
 
 @main.command("proxies")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object and nothing else.")
+@_JSON_OPTION
 def proxies_command(as_json: bool) -> None:
     """List the zero-cost proxies of near.proxies: labels needed, data used, activations, summary."""
     from . import proxies

@@ -87,7 +87,8 @@ def compute_many(
                     raise ProxyNotApplicableError(
                         f"{name}: the copy runs in train mode (BatchNorm with batch statistics, as the "
                         "references) and a BatchNorm layer sees a single value per channel on these inputs "
-                        "(one sample, or a 1x1 feature map); give more samples or larger inputs"
+                        "(one sample, or a 1x1 feature map); give more samples (and a larger batch_size= where the "
+                        "proxy has one) or larger inputs"
                     ) from error
                 raise
         except (ProxyNotApplicableError, InsufficientSamplesError) as error:

@@ -82,16 +82,8 @@ def _meco(
         spatial = spatial or features.shape[1] > 1
         terms.append(_smallest_eigenvalue(features, channels_kept))
 
-    try:
-        with hooks(list(model.modules()), collect):
-            model(model_input(model, x))
-    except ValueError as error:
-        if "more than 1 value per channel" in str(error):
-            raise ProxyNotApplicableError(
-                f"{name} runs the model in train mode on {len(x)} sample(s) and a BatchNorm sees a single value "
-                f"per channel; pass batch_size=2 or more (MeCo's reference uses 1 image, with conv feature maps)"
-            ) from None
-        raise
+    with hooks(list(model.modules()), collect):
+        model(model_input(model, x))  # a BatchNorm seeing one value per channel: compute_many names it
     if not spatial:
         if correlate == "samples":
             raise ProxyNotApplicableError(
