@@ -38,6 +38,7 @@ from .options import activation_classes, check_flags, check_options, glob_patter
 from .rank import erank_from_singular_values
 from .result import LayerScore, NearResult, _std
 from .rng import isolated_rng
+from .spec import call_factory
 
 
 def score(
@@ -253,12 +254,7 @@ class _Models:
         return net
 
     def _build(self) -> nn.Module:
-        try:
-            net = self._factory()
-        except Exception as error:
-            raise ModelError(f"the model factory raised {type(error).__name__}: {error}") from error
-        if not isinstance(net, nn.Module):
-            raise ModelError(f"the model factory must return an nn.Module, got {type(net).__name__}")
+        net = call_factory(self._factory)
         if self._explicit_init:
             self._apply_init(net)
         return net

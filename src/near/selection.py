@@ -29,10 +29,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .activations import ACTIVATIONS
-from .errors import InsufficientSamplesError, ModelError, NonFiniteActivationError, OptionError
+from .errors import InsufficientSamplesError, NonFiniteActivationError, OptionError
 from .inits import INIT_NAMES, InitFn, get_init
 from .result import _std
 from .score import score
+from .spec import call_factory
 
 ActivationSpec = str | type[nn.Module] | nn.Module | Callable[[], nn.Module]
 InitSpec = str | InitFn
@@ -113,13 +114,7 @@ def build_mlp(
 
 def make_activation(factory: Callable[[], nn.Module]) -> nn.Module:
     """Call a user's activation factory, with a clear error when it does not give a module."""
-    try:
-        module = factory()
-    except Exception as error:
-        raise ModelError(f"the activation factory raised {type(error).__name__}: {error}") from error
-    if not isinstance(module, nn.Module):
-        raise ModelError(f"the activation factory must return an nn.Module, got {type(module).__name__}")
-    return module
+    return call_factory(factory, "activation")
 
 
 def positive_widths(values, what: str) -> tuple[int, ...]:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
+from torch import nn
+
 from .errors import ModelError
 
 DATA_PARAMETERS = ("input_shape", "num_classes")
@@ -129,3 +131,14 @@ def _on_path(folder: Path) -> Iterator[None]:
     finally:
         with contextlib.suppress(ValueError):
             sys.path.remove(entry)
+
+
+def call_factory(factory: Callable[[], nn.Module], what: str = "model") -> nn.Module:
+    """``factory()``, with a :class:`ModelError` naming the ``what`` factory when it raises or gives no module."""
+    try:
+        module = factory()
+    except Exception as error:
+        raise ModelError(f"the {what} factory raised {type(error).__name__}: {error}") from error
+    if not isinstance(module, nn.Module):
+        raise ModelError(f"the {what} factory must return an nn.Module, got {type(module).__name__}")
+    return module

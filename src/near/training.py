@@ -32,6 +32,7 @@ from .errors import ModelError, OptionError
 from .inits import InitFn, get_init
 from .result import _std
 from .rng import isolated_rng
+from .spec import call_factory
 
 
 @dataclass(frozen=True)
@@ -171,12 +172,7 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def _build(factory: Callable[[], nn.Module], init_fn: InitFn | None) -> nn.Module:
-    try:
-        model = factory()
-    except Exception as error:
-        raise ModelError(f"the model factory raised {type(error).__name__}: {error}") from error
-    if not isinstance(model, nn.Module):
-        raise ModelError(f"the model factory must return an nn.Module, got {type(model).__name__}")
+    model = call_factory(factory)
     if init_fn is not None:
         init_fn(model)
     return model
