@@ -171,7 +171,12 @@ def _cost(run: Run, level: int) -> list[Block]:
     order = _ordered({name: values[0] for name, values in cost.items()}, descending=False)
     return [
         Heading(level, "Cost"),
-        Paragraph(f"Seconds per architecture, from {source}; cheapest first."),
+        Paragraph(
+            f"Seconds per architecture, from {source}; cheapest first. Proxies computed together share "
+            "passes (one backward for grad_norm, snip, plain and fisher; one Jacobian for jacob_cov and "
+            "epe_nas; the SWAP passes for swap and reg_swap): a shared pass is timed under the first of them "
+            "that needs it, so the others look almost free."
+        ),
         Table(
             ["proxy", "mean s / architecture", "total s", "architectures / s"],
             [[name, *map(_amount, cost[name])] for name in order],
