@@ -67,6 +67,13 @@ def test_files_that_are_not_image_batches(tmp_path):
     grey = write_images(tmp_path / "grey.npz", shape=(1, 8, 8))
     with pytest.raises(OptionError, match="normalize='cifar10' is for 3-channel images, but .* has 1 channels"):
         load_images(grey, normalize="cifar10")
+    pixels = np.load(write_images(tmp_path / "u8.npz", n=4))
+    for dtype in (np.float32, np.uint16, np.int64):  # 0–255 values that are not uint8 would escape the scaling
+        np.savez(tmp_path / "other.npz", images=pixels["images"].astype(dtype), labels=pixels["labels"])
+        with pytest.raises(DataError, match=r"images must be uint8 \(0–255\) or floats in \[0, 1\].*range over \[0"):
+            load_images(tmp_path / "other.npz")
+    np.savez(tmp_path / "unit.npz", images=pixels["images"] / np.float32(255), labels=pixels["labels"])
+    assert torch.allclose(load_images(tmp_path / "unit.npz").x, load_images(tmp_path / "u8.npz").x)
 
 
 def test_channels_size_and_labels_must_fit_the_space(tmp_path):

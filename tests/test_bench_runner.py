@@ -248,3 +248,28 @@ def test_another_setup_in_the_same_directory_is_refused_and_leaves_it_alone(file
     with pytest.raises(near.StoreConflictError, match=r"num_classes: stored 10, now 12"):
         bench(files, tmp_path / "run", proxies=["params"], num_classes=12)
     assert (tmp_path / "run/scores.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"near": {"batchnorm": "bogus"}}, "near: batchnorm must be one of"),
+        ({"fisher": {"fan_in_weighted": 3}}, "fisher: fan_in_weighted must be True or False; got 3"),
+    ],
+)
+def test_a_bad_option_value_leaves_a_finished_run_as_it_was(files, tmp_path, options, message):
+    bench(files, tmp_path / "run", proxies=["params"])
+    before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file() and p.suffix != ".sqlite"}
+    with pytest.raises(OptionError, match=message):
+        bench(files, tmp_path / "run", proxies=["params", *options], options=options)
+    after = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file() and p.suffix != ".sqlite"}
+    assert after == before and "scores.csv" in after
+
+
+def test_outputs_that_cannot_be_written_give_a_clear_error_and_keep_the_scores(files, tmp_path):
+    (tmp_path / "run/scores.csv").mkdir(parents=True)
+    with pytest.raises(DataError, match=r"cannot write the outputs in .*run: .*scores.csv: Is a directory; every"):
+        bench(files, tmp_path / "run", proxies=["params"])
+    (tmp_path / "run/scores.csv").rmdir()
+    result = bench(files, tmp_path / "run", proxies=["params"])
+    assert result.reused == 1 and result.computed == len(result.rows) - 1  # the first architecture was kept

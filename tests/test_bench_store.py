@@ -40,11 +40,21 @@ def test_reopening_reads_earlier_results_and_options_hash_is_order_free(tmp_path
 
 
 def test_a_different_setup_is_refused_naming_the_differences(tmp_path):
-    ResultStore(tmp_path / "r.sqlite", SETUP).close()
+    with ResultStore(tmp_path / "r.sqlite", SETUP) as store:
+        store.add("arch", 0, [("params", options_hash({}), 3.0, None, None)], "cpu")
     with pytest.raises(StoreConflictError) as error:
         ResultStore(tmp_path / "r.sqlite", {**SETUP, "num_classes": 100})
     assert "holds results of a different setup (num_classes: stored 10, now 100)" in str(error.value)
     assert "Choose another --out directory" in str(error.value)
+
+
+def test_a_store_without_results_takes_the_new_setup(tmp_path):
+    """A run that failed before its first score (e.g. too few images) must not lock in its setup."""
+    ResultStore(tmp_path / "r.sqlite", SETUP).close()
+    with ResultStore(tmp_path / "r.sqlite", {**SETUP, "num_classes": 100}) as store:
+        store.add("arch", 0, [("params", options_hash({}), 3.0, None, None)], "cpu")
+    with pytest.raises(StoreConflictError, match="num_classes: stored 100, now 10"):
+        ResultStore(tmp_path / "r.sqlite", SETUP)
 
 
 def test_a_file_that_is_not_a_store_is_refused(tmp_path):

@@ -99,6 +99,13 @@ ARCH = NB201_ROWS[0][1]
             r"line 2 \(row 0\): test_accuracy 'high' is not a finite number",
         ),
         (f"index,arch_str,test_accuracy\n0,{ARCH},nan\n", "test_accuracy 'nan' is not a finite number"),
+        (f"index,arch_str,test_accuracy\n0,{ARCH},93.5%\n", "'93.5%' is not a finite number; write it without the %"),
+        (f"index,arch_str,test_accuracy\n0,{ARCH},-5\n", r"'-5' is not an accuracy \(a percentage or fraction"),
+        (f"index,arch_str,test_accuracy\n0,{ARCH},100.5\n", "'100.5' is not an accuracy"),
+        (
+            f"index,arch_str,test_accuracy,test_accuracy\n0,{ARCH},93,1\n",
+            "has the column 'test_accuracy' more than once; keep one",
+        ),
         (f"index,arch_str,test_accuracy\n0,{ARCH}\n", r"line 2 \(row 0\): 2 cells where the header has 3 columns"),
     ],
 )

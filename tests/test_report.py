@@ -162,6 +162,16 @@ def test_cost_table_from_seconds_columns(tmp_path, stub_figures):
     assert "## Cost" not in write_report(write_run(tmp_path / "untimed", {"oracle": ACCURACY}))[0].read_text()
 
 
+def test_cost_prefers_run_json_which_times_each_distinct_architecture_once(tmp_path, stub_figures):
+    # rows 0 and 1 share an architecture: scores.csv repeats its time, run.json counts it once
+    seconds = np.full(12, 0.5)
+    cost = {"oracle": {"evaluations": 11, "seconds": 5.5, "median_seconds": 0.5, "per_second": 2.0}}
+    folder = write_run(tmp_path / "r", {"oracle": ACCURACY, "oracle_seconds": seconds}, settings={"cost": cost})
+    text = write_report(folder)[0].read_text()
+    _, rows = md_table(text[text.index("## Cost") :], "proxy")
+    assert rows == {"oracle": ["0.500", "5.50", "2.00"]}
+
+
 def test_cost_table_from_run_json_without_seconds_columns(tmp_path, stub_figures):
     cost = {
         "oracle": {"evaluations": 12, "seconds": 0.6, "median_seconds": 0.05, "per_second": 20.0},
@@ -274,8 +284,10 @@ def test_combined_report_needs_a_separate_out(tmp_path, run_dir):
     before = listing(tmp_path)
     with pytest.raises(OptionError, match="needs an output folder"):
         write_report([run_dir, other])
-    with pytest.raises(OptionError, match="is one of the runs"):
+    with pytest.raises(OptionError, match=r"holds a benchmark run \(its scores.csv\)"):
         write_report([run_dir, other], out=run_dir)
+    with pytest.raises(OptionError, match=r"holds a benchmark run \(its scores.csv\)"):
+        write_report(run_dir, out=other)  # a finished run's own report is never replaced by another's
     with pytest.raises(InputError, match="more than once"):
         write_report([run_dir, run_dir / ".." / "c10"], out=tmp_path / "all")
     with pytest.raises(InputError, match="at least one"):
@@ -381,3 +393,11 @@ def test_cli_report_errors(run_dir, tmp_path):
     no_out = runner.invoke(cli.main, ["report", str(run_dir), str(run_dir.parent)])
     assert no_out.exit_code == 1 and "--out OUT" in no_out.output
     assert runner.invoke(cli.main, ["report"]).exit_code == 2
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_read_past(tmp_path):
+    folder = _write_csv(tmp_path / "bom", "")
+    text = "\ufeffindex,arch_str,accuracy,near\r\n0,a,90.1,3.0\r\n1,b,80.0,2.0\r\n"
+    (folder / "scores.csv").write_bytes(text.encode())
+    run = load_run(folder)
+    assert run.proxies == ["near"] and run.accuracy.tolist() == [90.1, 80.0]

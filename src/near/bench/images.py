@@ -1,8 +1,8 @@
 """The input side of a benchmark: a sample of images (and labels), normalised as the networks were trained.
 
-Images come as a ``.npz`` with ``images`` uint8 N×C×H×W and ``labels`` (read by :func:`near.data.load_data`,
-which scales uint8 to [0, 1]). Every architecture of a run gets the **same** images: the first
-``num_images`` of the file (default :data:`DEFAULT_NUM_IMAGES`, or all when the file has fewer) with
+Images come as a ``.npz`` with ``images`` uint8 N×C×H×W (or floats already in [0, 1]) and ``labels`` (read
+by :func:`near.data.load_data`, which scales uint8 to [0, 1]). Every architecture of a run gets the **same**
+images: the first ``num_images`` of the file (default :data:`DEFAULT_NUM_IMAGES`, or all when the file has fewer) with
 their labels. Each proxy takes what it needs from that batch: NEAR draws its samples from all of them
 (its widest layer decides how many; ≥ 10 for a 10-class NB201 classifier), the proxies with a reference
 batch size take their first ``batch_size`` (64 for Samsung's gradient proxies, 128 for NASWOT) and ZiCo
@@ -88,6 +88,12 @@ def load_images(path: str | Path, *, num_images: int | None = None, normalize: s
         )
     if data.is_regression:
         raise DataError(f"{path}: labels must be class indices, got real-valued targets")
+    low, high = float(data.x.min()), float(data.x.max())
+    if low < 0 or high > 1:  # uint8 is scaled to [0, 1]; anything else must already be there
+        raise DataError(
+            f"{path}: images must be uint8 (0–255) or floats in [0, 1] before normalisation; these are not uint8 "
+            f"and range over [{low:g}, {high:g}] (convert with images.astype(np.uint8) if they are 0–255 pixels)"
+        )
     available = len(data.x)
     if num_images is None:
         num_images = min(DEFAULT_NUM_IMAGES, available)

@@ -254,10 +254,8 @@ def run(
         "device": str(torch.device(device)) if device is not None else "cpu",
     }
     with ResultStore(out_dir / FILENAME, setup) as store:
-        for name in FILES:  # left by an earlier run: they would describe other results
-            (out_dir / name).unlink(missing_ok=True)
         keys = {name: store.register(name, resolved[name]) for name in names}
-        computed, reused, caught = _score_missing(store, keys, space, rows, images, config, progress)
+        computed, reused, caught = _score_missing(store, keys, space, rows, images, config, progress, out_dir)
         stored = store.fetch(seed, keys)
 
     results = {name: [stored[row.arch_str, name] for row in rows] for name in names}
@@ -285,10 +283,14 @@ def run(
         },
     }
     timing = {name: [r.seconds for r in values] for name, values in results.items()} if timings else None
-    write_atomic(out_dir / outputs.SCORES, outputs.scores_csv(rows, scores, timing))
-    outputs.write_json(out_dir / outputs.CORRELATIONS, correlations)
-    outputs.write_json(out_dir / outputs.RUN, record)
-    write_report(out_dir)
+
+    def write_outputs() -> None:
+        write_atomic(out_dir / outputs.SCORES, outputs.scores_csv(rows, scores, timing))
+        outputs.write_json(out_dir / outputs.CORRELATIONS, correlations)
+        outputs.write_json(out_dir / outputs.RUN, record)
+        write_report(out_dir)
+
+    _outputs_io(write_outputs, out_dir)
     return BenchResult(out_dir, rows, scores, correlations, computed, reused, seconds, caught)
 
 
@@ -300,11 +302,14 @@ def _score_missing(
     images: ImageSample,
     config: Mapping[str, Any],
     progress: bool,
+    out_dir: Path,
 ) -> tuple[int, int, dict[str, dict[str, Any]]]:
     """Compute and store every (architecture, proxy) result not in ``store`` yet, one architecture at a time.
 
-    Returns the number of values computed, the number found stored, and the warnings raised meanwhile
-    (category → count and first message: NB201's `none` edges alone warn on most cells).
+    The outputs of an earlier run in ``out_dir`` are deleted when the first new result is stored: from then
+    on they would describe other results (a run that fails before that, e.g. on a bad option value, leaves
+    them alone). Returns the number of values computed, the number found stored, and the warnings raised
+    meanwhile (category → count and first message: NB201's `none` edges alone warn on most cells).
     """
     seed = config["seed"]
     stored = store.fetch(seed, keys)
@@ -328,6 +333,8 @@ def _score_missing(
             )
             results = [(name, keys[name], float(value), value.reason, value.seconds) for name, value in values.items()]
             store.add(row.arch_str, seed, results, config["device"])
+            if not computed:
+                _outputs_io(lambda: [(out_dir / name).unlink(missing_ok=True) for name in FILES], out_dir)
             computed += len(values)
             for warning in seen:
                 counts[warning.category.__name__] += 1
@@ -361,6 +368,18 @@ def _num_classes(num_classes: int | None, images: ImageSample) -> int:
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
         raise OptionError(f"num_classes must be a positive integer, got {num_classes!r}")
     return num_classes
+
+
+def _outputs_io(action, out_dir: Path) -> None:
+    """Run ``action`` (deleting or writing outputs), turning an OS failure into a clear error."""
+    try:
+        action()
+    except OSError as error:
+        where = error.filename or out_dir
+        raise DataError(
+            f"cannot write the outputs in {out_dir}: {where}: {error.strerror or error}; every score is stored "
+            "in results.sqlite, so fix that and run the same command again"
+        ) from None
 
 
 def _prepare(out_dir: Path) -> Path:

@@ -78,7 +78,8 @@ class ResultStore:
         The SQLite file (created with its tables when missing).
     setup
         JSON-serialisable mapping of what the stored values depend on beyond their key (see the module
-        docstring); recorded by the first writer and compared by every later one.
+        docstring); recorded by the first writer and compared by every later one (while the store holds no
+        result, a new setup replaces the recorded one).
     """
 
     def __init__(self, path: str | Path, setup: Mapping[str, Any]) -> None:
@@ -90,7 +91,10 @@ class ResultStore:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('setup', ?)", (_canonical(dict(setup)),))
+                # a store without results (a run that failed before its first score) takes the new setup
+                empty = self._db.execute("SELECT NOT EXISTS (SELECT 1 FROM results)").fetchone()[0]
+                verb = "REPLACE" if empty else "IGNORE"
+                self._db.execute(f"INSERT OR {verb} INTO meta VALUES ('setup', ?)", (_canonical(dict(setup)),))
             meta = dict(self._db.execute("SELECT key, value FROM meta"))
         except sqlite3.DatabaseError as error:
             self.close()

@@ -155,6 +155,8 @@ def read_table(path: str | Path, space: str | spaces.Space, accuracy_column: str
     header = [cell.strip() for cell in next(reader, [])]
     if not any(header):
         raise DataError(f"table {path} is empty; expected a CSV file with a header row")
+    if repeated := sorted({name for name in header if header.count(name) > 1}):
+        raise DataError(f"table {path} has the column {', '.join(map(repr, repeated))} more than once; keep one")
     arch_columns = _arch_columns(path, space, header)
     accuracy = _accuracy_column(path, space, header, accuracy_column)
     has_index = "index" in header
@@ -238,5 +240,8 @@ def _accuracy(where: str, column: str, cell: str) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise DataError(f"{where}: {column} {cell!r} is not a finite number")
+        hint = "; write it without the %" if cell.strip().endswith("%") else ""
+        raise DataError(f"{where}: {column} {cell!r} is not a finite number{hint}")
+    if not 0 <= value <= 100:
+        raise DataError(f"{where}: {column} {cell!r} is not an accuracy (a percentage or fraction, from 0 to 100)")
     return value

@@ -10,6 +10,7 @@ False
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from ..errors import InsufficientSamplesError, ProxyError, ProxyNotApplicableError
+from ..errors import InsufficientSamplesError, OptionError, ProxyError, ProxyNotApplicableError
 from ..rng import isolated_rng
 from . import basic, gradient, jacobian, meco, patterns, zen  # noqa: F401  (each registers its proxies)
 from ._registry import REGISTRY, ProxyContext, ProxyInfo, ProxyScore, info
@@ -70,6 +71,10 @@ def compute_many(
                 f"proxy {name!r} has no option {', '.join(sorted(map(repr, unknown)))}; "
                 f"it accepts {', '.join(accepted) or 'none'}"
             )
+        defaults = inspect.signature(info(name).function).parameters
+        for key, value in options.get(name, {}).items():
+            if isinstance(defaults[key].default, bool) and not isinstance(value, bool):
+                raise OptionError(f"{name}: {key} must be True or False; got {value!r}")
     if unknown_names := set(options) - set(names):
         raise ProxyError(f"options given for proxies not computed: {', '.join(sorted(unknown_names))}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..errors import NonFiniteActivationError, NoScorableLayerError, ProxyNotApplicableError
+from ..errors import NonFiniteActivationError, NoScorableLayerError, OptionError, ProxyNotApplicableError
 from ._registry import ProxyContext, ProxyScore, logits_of, proxy, weighted_layers
 
 
@@ -73,5 +73,7 @@ def near(
         ).mean
     except NoScorableLayerError as error:
         raise ProxyNotApplicableError(str(error)) from None
+    except OptionError as error:
+        raise OptionError(f"near: {error}") from None
     except NonFiniteActivationError as error:
         return ProxyScore(float("nan"), f"near: {error}")

@@ -152,20 +152,20 @@ def _reasons(reasons: dict[str, int], proxy: str, missing: int) -> str:
 
 
 def _cost(run: Run, level: int) -> list[Block]:
-    """Seconds per architecture, total seconds and architectures per second, cheapest first: from the
-    ``_seconds`` columns of scores.csv (``near bench --timings``), else from run.json's cost."""
-    if run.seconds:
-        source = "the timing columns (proxy name + _seconds) of scores.csv"
-        cost = {}
-        for name, seconds in run.seconds.items():
-            timed, total = int((~np.isnan(seconds)).sum()), float(np.nansum(seconds))
-            cost[name] = (total / timed if timed else math.nan, total, timed / total if total > 0 else math.nan)
-    elif run.cost:
+    """Seconds per architecture, total seconds and architectures per second, cheapest first: from run.json's
+    cost (each distinct architecture once), else from the ``_seconds`` columns of scores.csv."""
+    if run.cost:
         source = "run.json (each distinct architecture timed once, when it was computed)"
         cost = {
             name: (c["seconds"] / c["evaluations"] if c["evaluations"] else math.nan, c["seconds"], c["per_second"])
             for name, c in run.cost.items()
         }
+    elif run.seconds:
+        source = "the timing columns (proxy name + _seconds) of scores.csv"
+        cost = {}
+        for name, seconds in run.seconds.items():
+            timed, total = int((~np.isnan(seconds)).sum()), float(np.nansum(seconds))
+            cost[name] = (total / timed if timed else math.nan, total, timed / total if total > 0 else math.nan)
     else:
         return []
     order = _ordered({name: values[0] for name, values in cost.items()}, descending=False)

@@ -94,7 +94,7 @@ def load_run(directory: str | Path) -> Run:
 
 def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     try:
-        with open(path, newline="", encoding="utf-8") as stream:
+        with open(path, newline="", encoding="utf-8-sig") as stream:
             lines = list(csv.reader(stream))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"{path}: cannot be read as CSV ({error})") from None

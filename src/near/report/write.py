@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._files import new_folder
+from ..bench.outputs import SCORES
 from ..errors import InputError, OptionError
 from .content import combined_report, single_report
 from .document import FILES, Image, render_html, render_markdown
@@ -38,8 +39,8 @@ def write_report(
         and performance profiles, then a section per run.
     out : path, optional
         Folder to write into (created if needed). Default for one run: the run folder itself. Required
-        for several runs, and must not be one of them, so that a combined report never silently replaces a
-        run's own report.
+        for several runs. It must not hold another run (a ``scores.csv``), so that a report never silently
+        replaces a run's own.
 
     Returns
     -------
@@ -53,7 +54,7 @@ def write_report(
     DataError
         A run folder or its ``scores.csv`` is missing or malformed (see :func:`near.report.load_run`).
     OptionError
-        ``out`` is missing for several runs, is one of them, or cannot be written.
+        ``out`` is missing for several runs, holds another run, or cannot be written.
     """
     paths = [Path(dirs)] if isinstance(dirs, (str, os.PathLike)) else [Path(d) for d in dirs]
     if not paths:
@@ -68,11 +69,11 @@ def write_report(
                 f"combining {len(paths)} runs needs an output folder (out=, or --out OUT); a combined report "
                 "is not written into one of the runs"
             )
-        if Path(out).resolve() in resolved:
-            raise OptionError(
-                f"out: {out} is one of the runs being combined; its own report.md would be replaced by the "
-                "combined one. Choose another folder"
-            )
+    if out is not None and (Path(out) / SCORES).is_file() and [Path(out).resolve()] != resolved:
+        raise OptionError(
+            f"out: {out} holds a benchmark run (its scores.csv); its own report.md would be replaced by this "
+            "report. Choose another folder"
+        )
     runs = [load_run(path) for path in paths]
     title, blocks = single_report(runs[0]) if len(runs) == 1 else combined_report(runs)
     files = {
