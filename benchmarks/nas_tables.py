@@ -96,7 +96,7 @@ def correlation_table(accuracy, scores, paper, resamples):
     return header + [line for _, line in sorted(rows, key=lambda r: -np.nan_to_num(r[0], nan=-2))]
 
 
-def distinct_architectures(directory, run):
+def distinct_architectures(run):
     """Accuracy averaged over rows that share an architecture, and each architecture's scores once."""
     with open(run.path / "scores.csv", newline="") as f:
         archs = [row["arch_str"] for row in csv.DictReader(f)]
@@ -133,7 +133,7 @@ def main() -> None:
     paper = PAPER[args.paper]
     print(f"{len(run)} rows, {len(run.scores)} proxies, {args.run}\n")
     print("\n".join(correlation_table(run.accuracy, run.scores, paper, args.resamples)))
-    distinct = distinct_architectures(args.run, run)
+    distinct = distinct_architectures(run)
     if distinct is not None:
         accuracy, scores = distinct
         print(f"\nOne row per distinct architecture ({len(accuracy)}; accuracy averaged over rows):\n")
