@@ -2,8 +2,8 @@
 
 Images come as a ``.npz`` with ``images`` uint8 N×C×H×W (or floats already in [0, 1]) and ``labels`` (read
 by :func:`near.data.load_data`, which scales uint8 to [0, 1]). Every architecture of a run gets the **same**
-images: the first ``num_images`` of the file (default :data:`DEFAULT_NUM_IMAGES`, or all when the file has fewer) with
-their labels. Each proxy takes what it needs from that batch: NEAR draws its samples from all of them
+images: the first ``num_images`` of the file (default :data:`DEFAULT_NUM_IMAGES`, or all when the file has
+fewer) with their labels. Each proxy takes what it needs from that batch: NEAR draws its samples from all of them
 (its widest layer decides how many; ≥ 10 for a 10-class NB201 classifier), the proxies with a reference
 batch size take their first ``batch_size`` (64 for Samsung's gradient proxies, 128 for NASWOT) and ZiCo
 splits them into 2 batches (its reference is 2 × 128).

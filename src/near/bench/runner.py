@@ -9,6 +9,7 @@ same command always writes the same ``scores.csv``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -20,7 +21,7 @@ import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -283,14 +284,11 @@ def run(
         },
     }
     timing = {name: [r.seconds for r in values] for name, values in results.items()} if timings else None
-
-    def write_outputs() -> None:
+    with _output_errors(out_dir):
         write_atomic(out_dir / outputs.SCORES, outputs.scores_csv(rows, scores, timing))
         outputs.write_json(out_dir / outputs.CORRELATIONS, correlations)
         outputs.write_json(out_dir / outputs.RUN, record)
         write_report(out_dir)
-
-    _outputs_io(write_outputs, out_dir)
     return BenchResult(out_dir, rows, scores, correlations, computed, reused, seconds, caught)
 
 
@@ -334,7 +332,9 @@ def _score_missing(
             results = [(name, keys[name], float(value), value.reason, value.seconds) for name, value in values.items()]
             store.add(row.arch_str, seed, results, config["device"])
             if not computed:
-                _outputs_io(lambda: [(out_dir / name).unlink(missing_ok=True) for name in FILES], out_dir)
+                with _output_errors(out_dir):
+                    for name in FILES:
+                        (out_dir / name).unlink(missing_ok=True)
             computed += len(values)
             for warning in seen:
                 counts[warning.category.__name__] += 1
@@ -370,10 +370,11 @@ def _num_classes(num_classes: int | None, images: ImageSample) -> int:
     return num_classes
 
 
-def _outputs_io(action, out_dir: Path) -> None:
-    """Run ``action`` (deleting or writing outputs), turning an OS failure into a clear error."""
+@contextlib.contextmanager
+def _output_errors(out_dir: Path) -> Iterator[None]:
+    """Turn an OS failure while deleting or writing the outputs into a clear error."""
     try:
-        action()
+        yield
     except OSError as error:
         where = error.filename or out_dir
         raise DataError(
