@@ -24,7 +24,7 @@ import torch
 import near
 import near.spaces
 from near import bench, metrics
-from near.bench.runner import arch_seed
+from near.bench import arch_seed
 from near.rng import isolated_rng
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

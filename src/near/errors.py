@@ -56,6 +56,10 @@ class StoreConflictError(NearError, ValueError):
     """A results store holds results of a different benchmark setup (other images, space or classes)."""
 
 
+class RunInProgressError(NearError, RuntimeError):
+    """Another ``near bench`` run holds the output directory."""
+
+
 class NearWarning(UserWarning):
     """Base class of the warnings emitted by ``near``."""
 

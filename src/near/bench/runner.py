@@ -1,16 +1,15 @@
 """``near bench``: score sampled architectures of a benchmark with proxies and compare with their accuracy.
 
-A score depends only on (seed, architecture, proxy, options) — given the run's setup (space, images,
-classes): the network is built under a seed derived from (seed, architecture key) alone, and the
-proxies run under another seed derived the same way (:func:`arch_seed`, SHA-256 — never Python's
-salted ``hash``). Nothing depends on the order of work, on what ran before, or on a resume, so the
-same command always writes the same ``scores.csv``.
+The run is a driver: it checks every input, locks the run directory (:mod:`~near.bench.lock`), hands
+the architectures still missing from the store to an executor (:mod:`~near.bench.executors`) and stores
+each outcome the moment it arrives. A score depends only on (seed, architecture, proxy, options)
+(:mod:`~near.bench.scoring`), not on the executor, the order of work, what ran before or a resume, so
+the same command always writes the same ``scores.csv``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import inspect
 import json
 import math
@@ -35,9 +34,11 @@ from .._files import write_atomic
 from ..errors import DataError, OptionError, ProxyError, TableWarning
 from ..report import write_report
 from ..report.write import HTML, MARKDOWN
-from ..rng import isolated_rng
 from . import outputs
+from .executors import make_executor
 from .images import ImageSample, check_fit, load_images
+from .lock import run_lock
+from .scoring import Job, Task, score_task
 from .store import FILENAME, ResultStore, StoredResult
 from .tables import Row, Table, read_table, shared_rows
 
@@ -45,11 +46,9 @@ __all__ = [
     "BENCH_OPTIONS",
     "FILES",
     "BenchResult",
-    "arch_seed",
     "resolve_options",
     "resolve_proxies",
     "run",
-    "score_architecture",
 ]
 
 #: What a finished run writes into its directory, in order; a run removes them when it starts, so that
@@ -63,7 +62,8 @@ BENCH_OPTIONS: dict[str, dict[str, Any]] = {"zico": {"split": 2}}
 
 @dataclass(frozen=True)
 class BenchResult:
-    """What :func:`run` did: the rows scored, proxy → scores (aligned with rows), the correlations, file paths."""
+    """What :func:`run` did: the rows scored, proxy → scores (aligned with rows), the correlations, how many
+    values were computed and reused, how many architectures failed in this run, file paths."""
 
     out_dir: Path
     rows: list[Row]
@@ -71,6 +71,7 @@ class BenchResult:
     correlations: dict[str, Any]
     computed: int
     reused: int
+    failed: int
     seconds: float
     warnings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -78,12 +79,6 @@ class BenchResult:
     def files(self) -> list[Path]:
         """The files written (see :data:`FILES`); the report's figures are in ``report_files/`` beside them."""
         return [self.out_dir / name for name in FILES]
-
-
-def arch_seed(seed: int, arch_str: str, purpose: str) -> int:
-    """A 63-bit seed derived from (``seed``, architecture key, ``purpose``) alone, the same in every process."""
-    digest = hashlib.sha256(f"near-bench\0{purpose}\0{seed}\0{arch_str}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def resolve_options(
@@ -115,32 +110,6 @@ def resolve_options(
     return resolved
 
 
-def score_architecture(
-    space: spaces.Space,
-    row: Row,
-    images: ImageSample,
-    names: Sequence[str],
-    options: Mapping[str, Mapping[str, Any]],
-    *,
-    seed: int,
-    num_classes: int,
-    device: str | None = None,
-) -> dict[str, proxies.ProxyScore]:
-    """The proxies ``names`` of one architecture; each value depends only on (seed, row.arch_str, proxy, options)."""
-    with isolated_rng(arch_seed(seed, row.arch_str, "model")):
-        model = space.build(row.arch, num_classes=num_classes)
-    return proxies.compute_many(
-        names,
-        model,
-        images.x,
-        images.y,
-        seed=arch_seed(seed, row.arch_str, "proxies"),
-        device=device,
-        options={name: dict(options[name]) for name in names},
-        on_error="nan",
-    )
-
-
 def run(
     space: str | spaces.Space,
     table: str | Path | Table,
@@ -159,6 +128,11 @@ def run(
     device: str | None = None,
     timings: bool = False,
     progress: bool = False,
+    executor: str = "processes",
+    workers: int | None = None,
+    time_limit: float | None = None,
+    address: str | None = None,
+    retry_failed: bool = False,
 ) -> BenchResult:
     """Score ``sample`` architectures of ``table`` with the proxies, store each result, write the outputs.
 
@@ -188,15 +162,27 @@ def run(
     num_images, normalize, accuracy_column
         See :func:`~near.bench.load_images` and :func:`~near.bench.read_table`.
     device
-        Where the proxies run (default CPU); results are the same up to floating-point round-off.
+        Where the proxies run: default ``"cuda"`` when a GPU is present, else ``"cpu"``; results are the
+        same up to floating-point round-off.
     timings
         Add ``<proxy>_seconds`` columns to ``scores.csv`` (they change from run to run; the scores do not).
     progress
         Show a progress bar with ETA over the architectures still to score.
+    executor, workers, time_limit, address
+        Where the architectures are scored (:mod:`near.bench.executors`): ``"processes"`` (default; ``workers``
+        processes, default one per core), ``"serial"`` (this process) or ``"ray"`` (a Ray cluster at
+        ``address``, default: a local one). ``time_limit``: seconds one architecture may take before it is
+        stopped and recorded as failed (processes and ray).
+    retry_failed
+        Compute again the architectures an earlier run recorded as failed (by default they stay failed).
 
-    Every input is checked before anything is written; interrupted, the run keeps every finished
-    architecture in ``results.sqlite`` and a re-run computes only the rest. A :class:`~near.TableWarning`
-    says when sampled rows share an architecture (see :func:`~near.bench.tables.shared_rows`).
+    Every input is checked before anything is written. The run holds a lock on ``out_dir`` (a second run
+    there is refused with :class:`~near.errors.RunInProgressError`). Each architecture's results are stored
+    the moment they arrive, so a run stopped in any way (Ctrl-C, SIGTERM, SIGKILL, a power cut) keeps
+    every finished architecture and a re-run computes only the rest. An architecture whose worker dies,
+    passes the time limit or raises is stored as failed with the error, and the run goes on. A
+    :class:`~near.TableWarning` says when sampled rows share an architecture (see
+    :func:`~near.bench.tables.shared_rows`).
     """
     started, clock = datetime.now(timezone.utc), time.perf_counter()
     space = spaces.get(space)
@@ -218,6 +204,10 @@ def run(
     if images.y is None and (labelled := [n for n in names if proxies.info(n).needs_labels]):
         raise DataError(f"{images.path} has no labels, but {', '.join(labelled)} need them; give an .npz with 'labels'")
     check_fit(space, rows[0].arch, images, num_classes)
+    if not isinstance(retry_failed, bool):
+        raise OptionError(f"retry_failed must be True or False, got {retry_failed!r}")
+    pool = make_executor(executor, workers=workers, time_limit=time_limit, address=address)
+    where = str(torch.device(device)) if device is not None else ("cuda" if torch.cuda.is_available() else "cpu")
     out_dir = _prepare(Path(out_dir))
     setup = {
         "space": space.name,
@@ -252,11 +242,15 @@ def run(
         "sample": len(rows),
         "seed": seed,
         "repetitions": repetitions,
-        "device": str(torch.device(device)) if device is not None else "cpu",
+        "device": where,
+        "executor": {"name": pool.name, "workers": pool.workers, "time_limit": time_limit},
     }
-    with ResultStore(out_dir / FILENAME, setup) as store:
+    job = Job(space.name, images, resolved, seed, num_classes, where)
+    with run_lock(out_dir), ResultStore(out_dir / FILENAME, setup) as store:
         keys = {name: store.register(name, resolved[name]) for name in names}
-        computed, reused, caught = _score_missing(store, keys, space, rows, images, config, progress, out_dir)
+        if retry_failed:
+            store.forget_failed(seed, keys)
+        computed, reused, failed, caught = _score_missing(store, keys, rows, job, pool, progress, out_dir)
         stored = store.fetch(seed, keys)
 
     results = {name: [stored[row.arch_str, name] for row in rows] for name in names}
@@ -271,6 +265,7 @@ def run(
         **config,
         "computed": computed,
         "reused": reused,
+        "failed": failed,
         "started": started.isoformat(timespec="seconds"),
         "seconds": seconds,
         "cost": _cost(results, rows),
@@ -289,58 +284,52 @@ def run(
         outputs.write_json(out_dir / outputs.CORRELATIONS, correlations)
         outputs.write_json(out_dir / outputs.RUN, record)
         write_report(out_dir)
-    return BenchResult(out_dir, rows, scores, correlations, computed, reused, seconds, caught)
+    return BenchResult(out_dir, rows, scores, correlations, computed, reused, failed, seconds, caught)
 
 
 def _score_missing(
     store: ResultStore,
     keys: Mapping[str, str],
-    space: spaces.Space,
     rows: Sequence[Row],
-    images: ImageSample,
-    config: Mapping[str, Any],
+    job: Job,
+    pool,
     progress: bool,
     out_dir: Path,
-) -> tuple[int, int, dict[str, dict[str, Any]]]:
-    """Compute and store every (architecture, proxy) result not in ``store`` yet, one architecture at a time.
+) -> tuple[int, int, int, dict[str, dict[str, Any]]]:
+    """Have ``pool`` compute every (architecture, proxy) result not in ``store`` yet; store each as it arrives.
 
     The outputs of an earlier run in ``out_dir`` are deleted when the first new result is stored: from then
     on they would describe other results (a run that fails before that, e.g. on a bad option value, leaves
-    them alone). Returns the number of values computed, the number found stored, and the warnings raised
-    meanwhile (category → count and first message: NB201's `none` edges alone warn on most cells).
+    them alone). Returns the number of values computed, the number found stored, the number of failed
+    architectures, and the warnings raised meanwhile (category → count and first message: NB201's `none`
+    edges alone warn on most cells).
     """
-    seed = config["seed"]
-    stored = store.fetch(seed, keys)
+    stored = store.fetch(job.seed, keys)
     first = {row.arch_str: row for row in reversed(rows)}  # rows sharing an architecture share its scores
     reused = sum((key, name) in stored for key in first for name in keys)
-    todo = [(row, [n for n in keys if (row.arch_str, n) not in stored]) for row in rows if first[row.arch_str] is row]
-    todo = [(row, missing) for row, missing in todo if missing]
-    computed, counts, examples = 0, Counter(), {}
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always")
-        for row, missing in tqdm(todo, desc="near bench", unit="arch", disable=not progress):
-            values = score_architecture(
-                space,
-                row,
-                images,
-                missing,
-                config["options"],
-                seed=seed,
-                num_classes=config["num_classes"],
-                device=config["device"],
-            )
-            results = [(name, keys[name], float(value), value.reason, value.seconds) for name, value in values.items()]
-            store.add(row.arch_str, seed, results, config["device"])
+    tasks = [
+        Task(row.arch_str, row.arch, missing)
+        for row in rows
+        if first[row.arch_str] is row and (missing := tuple(n for n in keys if (row.arch_str, n) not in stored))
+    ]
+    computed, failed, counts, examples = 0, 0, Counter(), {}
+    bar = tqdm(total=len(tasks), desc="near bench", unit="arch", disable=not progress)
+    with bar:
+        for outcome in pool.run(score_task, job, tasks):
+            values = [(name, keys[name], *value) for name, value in outcome.values.items()]
+            store.add(outcome.task.arch_str, job.seed, values, job.device, failed=outcome.failure is not None)
             if not computed:
                 with _output_errors(out_dir):
                     for name in FILES:
                         (out_dir / name).unlink(missing_ok=True)
             computed += len(values)
-            for warning in seen:
-                counts[warning.category.__name__] += 1
-                examples.setdefault(warning.category.__name__, str(warning.message))
-            seen.clear()
-    return computed, reused, {name: {"count": count, "example": examples[name]} for name, count in counts.items()}
+            failed += outcome.failure is not None
+            for category, message in outcome.warnings:
+                counts[category] += 1
+                examples.setdefault(category, message)
+            bar.update()
+    caught = {name: {"count": count, "example": examples[name]} for name, count in counts.items()}
+    return computed, reused, failed, caught
 
 
 def resolve_proxies(names: Iterable[str] | str) -> list[str]:

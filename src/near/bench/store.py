@@ -1,11 +1,14 @@
 """The results store of a benchmark directory: ``DIR/results.sqlite`` (stdlib ``sqlite3``, WAL journal).
 
 One row per (architecture key, proxy, options hash, seed) holds the value (NULL for NaN), the reason
-of a NaN, the seconds it took, the device and a UTC timestamp. All results of one architecture are
+of a NaN, the seconds it took, the device, a UTC timestamp and whether the architecture **failed** (its
+worker died, passed the time limit or raised): a failure is a result too — a re-run does not repeat
+it unless asked to (:meth:`ResultStore.forget_failed`). All results of one architecture are
 committed in one transaction as soon as they are computed, so an interrupted run loses at most the
 architecture in progress and never leaves a half-written row; a re-run reads what is there and
-computes the rest. Rows are only ever inserted (``INSERT OR IGNORE``) and SQLite serialises writers,
-so several processes may fill one store (what a cluster executor needs).
+computes the rest. Rows are inserted with ``INSERT OR IGNORE`` and SQLite serialises writers; in a
+``near bench`` run only the driver writes (executors send their results to it), and the run
+directory's lock keeps a second run out.
 
 A store also records its **setup** — everything outside the key that a value depends on (search
 space, the images and their normalisation, the number of classes). Opening it with another setup is
@@ -30,7 +33,7 @@ from ..errors import DataError, StoreConflictError
 __all__ = ["FILENAME", "ResultStore", "StoredResult", "options_hash"]
 
 FILENAME = "results.sqlite"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: the failed column (a version-1 store gains it when opened)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,6 +49,7 @@ CREATE TABLE IF NOT EXISTS results (
     seconds REAL,
     device TEXT,
     created TEXT NOT NULL,
+    failed INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (arch, proxy, options, seed)
 );
 """
@@ -58,6 +62,7 @@ class StoredResult:
     value: float
     reason: str | None
     seconds: float | None
+    failed: bool = False
 
 
 def _canonical(value: Any) -> str:
@@ -91,6 +96,7 @@ class ResultStore:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                self._upgrade()
                 # a store without results (a run that failed before its first score) takes the new setup
                 empty = self._db.execute("SELECT NOT EXISTS (SELECT 1 FROM results)").fetchone()[0]
                 verb = "REPLACE" if empty else "IGNORE"
@@ -120,6 +126,12 @@ class ResultStore:
                 "comparable. Choose another --out directory, or delete that file to start over"
             )
 
+    def _upgrade(self) -> None:
+        """Bring a version-1 store (no failed column; its rows never failed) to the current schema."""
+        if self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "1":
+            self._db.execute("ALTER TABLE results ADD COLUMN failed INTEGER NOT NULL DEFAULT 0")
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
+
     def register(self, proxy: str, options: Mapping[str, Any]) -> str:
         """Record ``proxy``'s options (for people reading the store) and return their hash, the key part."""
         key = options_hash(options)
@@ -130,24 +142,43 @@ class ResultStore:
     def fetch(self, seed: int, keys: Mapping[str, str]) -> dict[tuple[str, str], StoredResult]:
         """Every stored result of ``seed`` for the proxies in ``keys`` (proxy → options hash), by (arch, proxy)."""
         found: dict[tuple[str, str], StoredResult] = {}
-        query = "SELECT arch, value, reason, seconds FROM results WHERE proxy = ? AND options = ? AND seed = ?"
+        query = "SELECT arch, value, reason, seconds, failed FROM results WHERE proxy = ? AND options = ? AND seed = ?"
         for proxy, key in keys.items():
-            for arch, value, reason, seconds in self._db.execute(query, (proxy, key, seed)):
-                found[arch, proxy] = StoredResult(math.nan if value is None else value, reason, seconds)
+            for arch, value, reason, seconds, failed in self._db.execute(query, (proxy, key, seed)):
+                found[arch, proxy] = StoredResult(math.nan if value is None else value, reason, seconds, bool(failed))
         return found
 
-    def add(
-        self, arch: str, seed: int, results: Iterable[tuple[str, str, float, str | None, float | None]], device: str
-    ) -> None:
-        """Store (proxy, options hash, value, reason, seconds) results of one architecture in one transaction."""
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        rows = [
-            (arch, proxy, key, seed, None if math.isnan(value) else float(value), reason, seconds, device, created)
-            for proxy, key, value, reason, seconds in results
-        ]
+    def forget_failed(self, seed: int, keys: Mapping[str, str]) -> int:
+        """Delete the failed results of ``seed`` for the proxies in ``keys``, so that they are computed again;
+        returns how many there were."""
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            return sum(
+                self._db.execute(
+                    "DELETE FROM results WHERE failed AND proxy = ? AND options = ? AND seed = ?", (proxy, key, seed)
+                ).rowcount
+                for proxy, key in keys.items()
+            )
+
+    def add(
+        self,
+        arch: str,
+        seed: int,
+        results: Iterable[tuple[str, str, float, str | None, float | None]],
+        device: str,
+        failed: bool = False,
+    ) -> None:
+        """Store (proxy, options hash, value, reason, seconds) results of one architecture in one transaction;
+        ``failed``: the architecture failed as a whole (see the module docstring)."""
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        rows = [
+            (arch, proxy, key, seed, None if math.isnan(value) else float(value), reason, seconds, device, created,
+             int(failed))
+            for proxy, key, value, reason, seconds in results
+        ]  # fmt: skip
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def close(self) -> None:
         db = getattr(self, "_db", None)
