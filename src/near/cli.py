@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Iterator
@@ -715,8 +716,34 @@ def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str,
     metavar="PROXY.OPTION=VALUE",
     help="A proxy option, e.g. near.batchnorm=sample or nwot.batch_size=64 (repeatable).",
 )
-@click.option("--device", callback=_device, metavar="DEV", help="Where the proxies run, e.g. cuda:0. Default: cpu.")
+@click.option(
+    "--device", callback=_device, metavar="DEV", help="Where the proxies run, e.g. cuda:0. Default: cuda if present."
+)
 @click.option("--timings", is_flag=True, help="Add <proxy>_seconds columns to scores.csv.")
+@click.option(
+    "--executor",
+    type=click.Choice(["processes", "serial", "ray"]),
+    default="processes",
+    show_default=True,
+    help="Where architectures are scored: worker processes, this process, or a Ray cluster (near-nas[ray]).",
+)
+@click.option(
+    "--workers", "-w", type=click.IntRange(min=1), default=None, help="Worker processes. Default: one per core."
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop an architecture after this long and record it as failed (processes and ray). Default: none.",
+)
+@click.option(
+    "--address",
+    default=None,
+    metavar="ADDR",
+    help="Ray cluster to connect to (e.g. auto, ray://head:10001). Default: start a local one.",
+)
+@click.option("--retry-failed", is_flag=True, help="Score again the architectures an earlier run recorded as failed.")
 def bench_command(
     space: str,
     table: str,
@@ -733,11 +760,18 @@ def bench_command(
     proxy_options: dict[str, dict],
     device: str | None,
     timings: bool,
+    executor: str,
+    workers: int | None,
+    time_limit: float | None,
+    address: str | None,
+    retry_failed: bool,
 ) -> None:
     """Score architectures of a NAS benchmark with zero-cost proxies and correlate them with their accuracy.
 
-    SPACE is nb201, nats-sss or nb101. Every finished architecture is stored at once in
-    OUT/results.sqlite: an interrupted run loses nothing, and the same command resumes it. When all
+    SPACE is nb201, nats-sss or nb101. Architectures are scored in parallel (--executor) and every
+    finished one is stored at once in OUT/results.sqlite: a run stopped in any way (Ctrl-C, kill)
+    loses nothing, and the same command resumes it. An architecture whose worker crashes or passes
+    --time-limit is recorded as failed and the run goes on. One run at a time per OUT. When all
     are scored, OUT/scores.csv, OUT/correlations.json, OUT/run.json and the report (OUT/report.md,
     OUT/report.html: see `near report`) are written.
 
@@ -750,7 +784,7 @@ def bench_command(
     from .bench import run
 
     try:
-        with _warnings_to_stderr(at_once=True):
+        with _warnings_to_stderr(at_once=True), _sigterm_raises():
             result = run(
                 space,
                 table,
@@ -768,22 +802,33 @@ def bench_command(
                 device=device,
                 timings=timings,
                 progress=_stderr_is_terminal(),
+                executor=executor,
+                workers=workers,
+                time_limit=time_limit,
+                address=address,
+                retry_failed=retry_failed,
             )
     except NearError as error:
         raise click.ClickException(str(error)) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated) as stop:
         click.echo(
             f"\ninterrupted: every finished architecture is stored in {Path(out_dir) / 'results.sqlite'}; "
             "run the same command again to resume",
             err=True,
         )
-        sys.exit(130)
+        sys.exit(143 if isinstance(stop, _Terminated) else 130)
     for category, found in result.warnings.items():
         click.echo(f"Warning: {found['count']} × {category}, e.g.: {found['example']}", err=True)
     click.echo(
         f"{space}: {len(result.rows)} architectures, seed {seed}; {result.computed} proxy values computed, "
         f"{result.reused} reused, {result.seconds:.1f} s"
     )
+    if result.failed:
+        click.echo(
+            f"{result.failed} architecture(s) failed (worker crashed, time limit or error; the reasons are in "
+            "correlations.json's nan_reasons and the report); --retry-failed scores them again",
+            err=True,
+        )
     width = max(len(name) for name in result.scores)
     click.echo(f"{'proxy':<{width}}  spearman  kendall  pairwise  top10%  NaN")
     for name, values in result.correlations["proxies"].items():
@@ -792,6 +837,24 @@ def bench_command(
         click.echo(f"{name:<{width}}  {cells}  {values['n_nan']:>3}")
     for path in result.files:
         click.echo(f"wrote {path}")
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived: unwind like Ctrl-C, so that the workers are stopped and the lock released."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into :class:`_Terminated` for the block (Python's default would exit without unwinding)."""
+
+    def terminate(signum, frame):
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _stderr_is_terminal() -> bool:

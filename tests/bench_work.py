@@ -1,0 +1,35 @@
+"""Work functions for the executor tests: they run in real worker processes (spawned; tests/ is on their path)
+and misbehave on purpose on NB201's all-`none` cell, scoring every other architecture for real."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from near.bench.scoring import score_task
+from near.errors import OptionError
+
+#: The architecture the functions below misbehave on (in tests/bench_data.py's NB201_ROWS).
+VICTIM = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+
+
+def die_on_victim(job, task):
+    """Kill this worker process (as the OOM killer or a segfault would) when given the victim."""
+    if task.arch_str == VICTIM:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return score_task(job, task)
+
+
+def hang_on_victim(job, task):
+    """Never finish the victim (as a deadlock in native code would)."""
+    if task.arch_str == VICTIM:
+        time.sleep(3600)
+    return score_task(job, task)
+
+
+def setup_error_on_victim(job, task):
+    """A mistake in the run's setup, discovered by a worker."""
+    if task.arch_str == VICTIM:
+        raise OptionError("near: batchnorm must be one of batch, sample, running; got 'wrong'")
+    return score_task(job, task)
