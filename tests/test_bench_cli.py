@@ -11,6 +11,7 @@ from click.testing import CliRunner
 import near.proxies
 from bench_data import NB101_HEADER, NB101_SHARED_ROWS, write_images, write_table
 from near import cli
+from near.bench.executors import cpu_count
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +125,18 @@ def test_a_table_with_shared_architectures_is_warned_about_before_the_run(files,
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith(f"Warning: {table}: of the 3 rows, 1 prunes to the bare input→output cell")
     assert "2 share an architecture with other rows (2 distinct in all)" in result.stderr.splitlines()[0]
+
+
+def test_failed_architectures_are_reported_and_retried_on_request(files, tmp_path):
+    table, images = files
+    words = ["nb201", "-t", table, "-i", images, "-p", "params", "-n", "1", "-o", str(tmp_path), "--workers", "1"]
+    result = invoke(*words, "--time-limit", "0.001")  # too short for any architecture
+    assert result.exit_code == 0, result.output
+    assert "1 architecture(s) failed (worker crashed, time limit or error;" in result.stderr
+    assert "--retry-failed scores them again" in result.stderr
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["failed"] == 1
+    assert record["executor"] == {"name": "processes", "workers": 1, "threads": cpu_count(), "time_limit": 0.001}
+    retried = invoke(*words, "--retry-failed")
+    assert retried.exit_code == 0 and "1 proxy values computed, 0 reused" in retried.stdout
+    assert "failed" not in retried.stderr

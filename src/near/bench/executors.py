@@ -90,6 +90,10 @@ class SerialExecutor:
     name = "serial"
     workers = 1
 
+    @property
+    def threads(self) -> int:
+        return torch.get_num_threads()
+
     def run(self, work: Work, job: Job, tasks: Iterable[Task]) -> Iterator[Outcome]:
         for task in tasks:
             yield work(job, task)

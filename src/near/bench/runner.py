@@ -243,7 +243,7 @@ def run(
         "seed": seed,
         "repetitions": repetitions,
         "device": where,
-        "executor": {"name": pool.name, "workers": pool.workers, "time_limit": time_limit},
+        "executor": {"name": pool.name, "workers": pool.workers, "threads": pool.threads, "time_limit": time_limit},
     }
     job = Job(space.name, images, resolved, seed, num_classes, where)
     with run_lock(out_dir), ResultStore(out_dir / FILENAME, setup) as store:
