@@ -24,6 +24,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -140,7 +141,8 @@ class _Worker:
     def __init__(self, context, work: Work, job: Job, threads: int):
         self._conn, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child, work, job, threads), daemon=True)
-        self.process.start()
+        with _sigint_ignored():  # inherited through exec: Ctrl-C reaches the driver only, even during start-up
+            self.process.start()
         child.close()
         self.ready, self.broken = False, False
         self.task: Task | None = None
@@ -197,6 +199,18 @@ class _Worker:
         self.process.join(5)
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _exit_text(code: int | None) -> str:
     if code is not None and code < 0:
         with contextlib.suppress(ValueError):
@@ -216,7 +230,6 @@ def _die_with_parent() -> None:
 
 def _serve(conn, work: Work, job: Job, threads: int) -> None:
     """A worker's life: score each task received until the pipe closes; errors of the setup go back whole."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     torch.set_num_threads(threads)
     conn.send(("ready", None))

@@ -314,8 +314,8 @@ def _score_missing(
     ]
     computed, failed, counts, examples = 0, 0, Counter(), {}
     bar = tqdm(total=len(tasks), desc="near bench", unit="arch", disable=not progress)
-    with bar:
-        for outcome in pool.run(score_task, job, tasks):
+    with bar, contextlib.closing(pool.run(score_task, job, tasks)) as outcomes:  # closing: workers stop at once
+        for outcome in outcomes:
             values = [(name, keys[name], *value) for name, value in outcome.values.items()]
             store.add(outcome.task.arch_str, job.seed, values, job.device, failed=outcome.failure is not None)
             if not computed:
