@@ -10,6 +10,8 @@ Prints, for an NB201-style cell network (17 cells/blocks) and an MNIST-sized MLP
   and the bytes NEAR keeps per repetition (its square matrices) vs all activations of the pass.
 
     python benchmarks/speed.py [--threads 2]
+
+For the per-repetition cost on real NAS-Bench-201 cells (issue 6's ratio), see ``near_speed.py``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from near import OptionError, ReinitWarning
-from near.inits import INIT_NAMES, get_init, non_default_layers, reset_to_default
+from near.inits import INIT_NAMES, bind_init, get_init, non_default_layers, reset_to_default
 
 
 def net():
@@ -107,3 +107,67 @@ def test_constant_parameters_without_a_reset_are_kept_without_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         reset_to_default(nn.Sequential(nn.Linear(8, 8), RMSNorm(8)))
+
+
+def test_the_planned_default_reset_draws_bit_for_bit_what_reset_parameters_draws():
+    class OwnReset(nn.Module):  # a custom module with its own scheme
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.empty(5, 3))
+            self.reset_parameters()
+
+        def reset_parameters(self):
+            nn.init.normal_(self.w, std=0.1)
+
+    class NarrowLinear(nn.Linear):  # a stock layer's subclass overriding the reset
+        def reset_parameters(self):
+            nn.init.uniform_(self.weight, -0.01, 0.02)
+
+    class Block(nn.Module):  # a parent whose own reset runs after (and wins over) its children's
+        def __init__(self):
+            super().__init__()
+            self.conv, self.norm = nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4)
+
+        def reset_parameters(self):
+            nn.init.constant_(self.norm.weight, 0.5)
+
+    def build():
+        torch.manual_seed(0)
+        shared = nn.Linear(6, 6)
+        model = nn.Sequential(
+            nn.Linear(7, 6), nn.Conv1d(2, 3, 4), nn.Conv2d(3, 5, (2, 3), groups=1), nn.BatchNorm1d(3),
+            nn.BatchNorm2d(5, affine=False), nn.BatchNorm2d(5, track_running_stats=False), nn.LayerNorm(6),
+            OwnReset(), NarrowLinear(4, 3), Block(), shared, nn.Sequential(shared), nn.Linear(3, 2, bias=False),
+            nn.Conv2d(4, 4, 1).to(memory_format=torch.channels_last), nn.ConvTranspose1d(3, 2, 2),
+            nn.Linear(2, 2).double(), nn.Linear(0, 3),
+        )  # fmt: skip
+        with torch.no_grad():
+            for tensor in (*model.parameters(), *model.buffers()):
+                tensor.fill_(3)  # so that a tensor left out shows
+        return model
+
+    reference, model = build(), build()
+    reset = bind_init(reset_to_default, model)
+    for seed in range(3):  # the plan is reused, as in NEAR's repetitions
+        torch.manual_seed(seed)
+        for module in reversed(list(reference.modules())):  # what reset_to_default stands for
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        expected_rng = torch.get_rng_state()
+        torch.manual_seed(seed)
+        reset()
+        assert torch.equal(torch.get_rng_state(), expected_rng)  # the same draws, no more, no fewer
+        for (name, a), b in zip(reference.state_dict().items(), model.state_dict().values()):
+            assert a.dtype == b.dtype and torch.equal(a, b), name
+    assert torch.all(model[9].norm.weight == 0.5) and torch.all(model[9].norm.bias == 0)
+
+
+@pytest.mark.parametrize("name", INIT_NAMES)
+def test_a_bound_scheme_draws_what_the_scheme_draws(name):
+    reference, model = net(), net()
+    torch.manual_seed(1)
+    get_init(name)(reference)
+    torch.manual_seed(1)
+    bind_init(get_init(name), model)()
+    for a, b in zip(reference.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b)

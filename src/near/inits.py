@@ -8,6 +8,7 @@ initialisation (for Linear/Conv: Kaiming-uniform with ``a = sqrt(5)``).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections import Counter
@@ -37,27 +38,7 @@ _JUDGED = (nn.Linear, nn.modules.conv._ConvNd)  # default: U(±1/√fan_in) on t
 def reset_to_default(model: nn.Module) -> None:
     """Re-draw every parameter with PyTorch's default initialisation; warn about any that cannot be
     (unless it is constant, as a re-draw would leave it)."""
-    stuck = False
-    for module in reversed(list(model.modules())):  # children first, so a parent's own scheme wins, as when built
-        reset = getattr(module, "reset_parameters", None) or getattr(module, "_reset_parameters", None)
-        if callable(reset):
-            reset()
-        elif any(_varies(p) for p in module._parameters.values()):
-            stuck = True
-    if stuck:
-        stuck = [
-            name or type(module).__name__
-            for name, module in model.named_modules()
-            if any(_varies(p) for p in module._parameters.values())
-            and not hasattr(module, "reset_parameters")
-            and not hasattr(module, "_reset_parameters")
-        ]
-        warnings.warn(
-            f"modules {stuck[:5]} have parameters but no reset_parameters(); their weights are kept "
-            "across repetitions. Pass a model factory or an init= function to re-initialise them.",
-            ReinitWarning,
-            stacklevel=3,
-        )
+    _DefaultReset(model)()
 
 
 def get_init(init: str | InitFn | None) -> InitFn:
@@ -68,16 +49,182 @@ def get_init(init: str | InitFn | None) -> InitFn:
         return init
     if init not in _WEIGHT_INITS:
         raise OptionError(f"unknown init {init!r}; choose one of {', '.join(INIT_NAMES)} or pass a function")
-    weight_init = _WEIGHT_INITS[init]
+    return _Scheme(init)
 
-    def apply(model: nn.Module) -> None:
-        reset_to_default(model)
-        for module in model.modules():
-            if isinstance(module, _LAYERS):
-                weight_init(module.weight)
 
-    apply.__name__ = init
-    return apply
+def bind_init(init: InitFn, model: nn.Module) -> Callable[[], None]:
+    """``init`` applied to ``model``, as a function to call once per repetition.
+
+    For PyTorch's default and the named schemes, the walk over the modules (and the bounds of the
+    stock layers' draws) is done here, once; every call then draws exactly what ``init(model)`` would.
+    The bound function keeps using the modules it found: re-bind after changing the model's structure.
+    """
+    if init is reset_to_default:
+        return _DefaultReset(model)
+    if isinstance(init, _Scheme):
+        return init.bind(model)
+    return functools.partial(init, model)
+
+
+class _Scheme:
+    """A named scheme: PyTorch's defaults, then the named draw for the weight of every Linear/Conv layer."""
+
+    def __init__(self, name: str):
+        self.__name__ = name
+        self._weight_init = _WEIGHT_INITS[name]
+
+    def __call__(self, model: nn.Module) -> None:
+        self.bind(model)()
+
+    def bind(self, model: nn.Module) -> Callable[[], None]:
+        reset = _DefaultReset(model)
+        layers = [module for module in model.modules() if isinstance(module, _LAYERS)]
+
+        def apply() -> None:
+            reset()
+            for module in layers:
+                self._weight_init(module.weight)
+
+        return apply
+
+
+class _DefaultReset:
+    """:func:`reset_to_default` of one model, planned once and applied by calling it.
+
+    Every module's ``reset_parameters()`` (or ``_reset_parameters()``) runs, children first so that
+    a parent's own scheme wins, as when the model was built. For modules whose class uses the stock
+    ``reset_parameters`` of ``Linear``, ``_ConvNd`` or ``_NormBase`` (BatchNorm, InstanceNorm), the
+    plan replays what that method does instead of calling it: the same ``uniform_`` draws from the
+    global generator, on the same tensors, in the same order, with bounds computed by the same
+    expressions (so the weights are bit for bit those of ``reset_parameters``), and the constant
+    fills batched; this removes the per-module Python that dominates a small network's re-draw.
+    Anything else (a subclass that overrides the method, a non-contiguous or empty weight, tensor
+    subclasses, …) calls its own method at its place in the order.
+    """
+
+    def __init__(self, model: nn.Module):
+        self._steps: list[Callable[[], None]] = []
+        self._run = _Run()
+        self._unresettable: list[tuple[str, nn.Module]] = []
+        modules = list(model.named_modules())
+        for name, module in reversed(modules):
+            reset = getattr(module, "reset_parameters", None) or getattr(module, "_reset_parameters", None)
+            if not callable(reset):
+                if module._parameters:
+                    self._unresettable.append((name or type(module).__name__, module))
+            elif (ops := _stock_ops(module)) is not None:
+                for op in ops:
+                    if not self._run.add(*op):
+                        self._close_run()
+                        self._run.add(*op)
+            else:
+                self._close_run()
+                self._steps.append(reset)
+        self._close_run()
+        self._unresettable.reverse()  # named in model order
+
+    def _close_run(self) -> None:
+        if self._run:
+            self._steps.append(self._run)
+            self._run = _Run()
+
+    def __call__(self) -> None:
+        for step in self._steps:
+            step()
+        stuck = [name for name, module in self._unresettable if any(_varies(p) for p in module._parameters.values())]
+        if stuck:
+            warnings.warn(
+                f"modules {stuck[:5]} have parameters but no reset_parameters(); their weights are kept "
+                "across repetitions. Pass a model factory or an init= function to re-initialise them.",
+                ReinitWarning,
+                stacklevel=3,
+            )
+
+
+class _Run:
+    """Consecutive stock resets: ``uniform_`` draws in order, then the constant fills in two batched calls.
+    A tensor is touched once per run (a second touch, e.g. a shared weight, starts the next run), so
+    moving the fills after the draws changes nothing."""
+
+    def __init__(self):
+        self._draws: list[tuple[torch.Tensor, float, float]] = []
+        self._zeros: list[torch.Tensor] = []
+        self._ones: list[torch.Tensor] = []
+        self._touched: set[int] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self._touched)
+
+    def add(self, kind: str, tensor: torch.Tensor, *bounds: float) -> bool:
+        """Plan one operation; False (and nothing planned) if the tensor is already touched in this run."""
+        if id(tensor) in self._touched:
+            return False
+        self._touched.add(id(tensor))
+        if kind == "uniform":
+            self._draws.append((tensor, *bounds))
+        else:
+            (self._zeros if kind == "zero" else self._ones).append(tensor)
+        return True
+
+    def __call__(self) -> None:
+        with torch.no_grad():
+            for tensor, low, high in self._draws:
+                tensor.uniform_(low, high)
+            if self._zeros:
+                torch._foreach_zero_(self._zeros)
+            if self._ones:
+                torch._foreach_zero_(self._ones)
+                torch._foreach_add_(self._ones, 1)
+
+
+_STOCK_LAYER_RESETS = (nn.Linear.reset_parameters, nn.modules.conv._ConvNd.reset_parameters)
+_KAIMING_GAIN = nn.init.calculate_gain("leaky_relu", math.sqrt(5))  # as in kaiming_uniform_(w, a=math.sqrt(5))
+
+
+def _stock_ops(module: nn.Module) -> list[tuple] | None:
+    """The operations of a stock ``reset_parameters`` (see :class:`_DefaultReset`), or None: call it."""
+    if "reset_parameters" in vars(module) or "reset_running_stats" in vars(module):
+        return None
+    reset = getattr(type(module), "reset_parameters", None)
+    if reset in _STOCK_LAYER_RESETS:
+        weight, bias = module._parameters.get("weight"), module._parameters.get("bias", False)
+        if not _plain(weight, nn.Parameter) or not weight.is_contiguous():
+            return None  # a non-contiguous weight: the stock method draws into a contiguous copy
+        if bias is not None and not _plain(bias, nn.Parameter):
+            return None
+        if getattr(module, "weight", None) is not weight or getattr(module, "bias", None) is not bias:
+            return None  # a parametrised or property weight
+        bound = math.sqrt(3.0) * (_KAIMING_GAIN / math.sqrt(nn.init._calculate_correct_fan(weight, "fan_in")))
+        ops = [("uniform", weight, -bound, bound)]
+        if bias is not None:
+            fan_in, _ = nn.init._calculate_fan_in_and_fan_out(weight)
+            bias_bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            ops.append(("uniform", bias, -bias_bound, bias_bound))
+        return ops
+    norm = nn.modules.batchnorm._NormBase
+    stats_reset = getattr(type(module), "reset_running_stats", None)
+    if reset is norm.reset_parameters and stats_reset is norm.reset_running_stats:
+        ops = []
+        if module.track_running_stats:
+            stats = (module.running_mean, module.running_var, module.num_batches_tracked)
+            if not all(_plain(t, torch.Tensor) for t in stats):
+                return None
+            ops += [("zero", stats[0]), ("one", stats[1]), ("zero", stats[2])]
+        if module.affine:
+            weight, bias = module.weight, module.bias
+            if not (_plain(weight, nn.Parameter) and (bias is None or _plain(bias, nn.Parameter))):
+                return None
+            ops.append(("one", weight))
+            if bias is not None:
+                ops.append(("zero", bias))
+        return ops
+    return None
+
+
+def _plain(tensor, cls: type) -> bool:
+    """An ordinary, materialised, non-empty tensor of exactly ``cls`` (no subclass that could
+    intercept the operations)."""
+    return type(tensor) is cls and not tensor.is_meta and tensor.numel() > 0
 
 
 def non_default_layers(model: nn.Module) -> list[str]:

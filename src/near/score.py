@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
+import itertools
 import secrets
 import warnings
 from collections import defaultdict
@@ -32,7 +34,7 @@ from .errors import (
     SampleReuseWarning,
     ZeroMatrixWarning,
 )
-from .inits import InitFn, get_init, non_default_layers
+from .inits import InitFn, bind_init, get_init, non_default_layers
 from .inputs import SampleSource
 from .options import activation_classes, check_flags, check_options, glob_patterns, torch_device
 from .rank import erank_from_singular_values
@@ -223,6 +225,7 @@ class _Models:
         self._reinit = reinit
         self._fixed: nn.Module | None = None
         self._factory = None
+        self._bound_init: Callable[[], None] | None = None  # init of the fixed module, its module walk done once
         if isinstance(model, nn.Module):
             _check_module_init(model, reinit, init)
             try:
@@ -245,7 +248,7 @@ class _Models:
         with isolated_rng(seed):
             if self._factory is None:
                 net = self._fixed
-                self._apply_init(net)
+                self._apply_init(self._reinit_fixed)
             else:
                 net = self._build()
         net = net.to(device) if device is not None else net
@@ -253,15 +256,20 @@ class _Models:
             self._fixed = net
         return net
 
+    def _reinit_fixed(self) -> None:
+        if self._bound_init is None:
+            self._bound_init = bind_init(self._init, self._fixed)
+        self._bound_init()
+
     def _build(self) -> nn.Module:
         net = call_factory(self._factory)
         if self._explicit_init:
-            self._apply_init(net)
+            self._apply_init(functools.partial(self._init, net))
         return net
 
-    def _apply_init(self, net: nn.Module) -> None:
+    def _apply_init(self, apply: Callable[[], None]) -> None:
         try:
-            self._init(net)
+            apply()
         except Exception as error:
             name = getattr(self._init, "__name__", type(self._init).__name__)
             raise ModelError(f"the init function {name!r} raised {type(error).__name__}: {error}") from error
@@ -286,7 +294,7 @@ def _check_module_init(model: nn.Module, reinit: bool, init) -> None:
 
 
 def _dtype_and_device(net: nn.Module) -> tuple[torch.dtype, torch.device]:
-    for tensor in (*net.parameters(), *net.buffers()):
+    for tensor in itertools.chain(net.parameters(), net.buffers()):  # lazily: usually the first one decides
         if tensor.is_meta:
             raise ModelError("the model's parameters are on the meta device (no values); materialise it first")
         if tensor.is_floating_point():
