@@ -31,7 +31,7 @@ import torch
 import near
 import near.spaces
 from near import bench
-from near.bench.runner import arch_seed
+from near.bench import arch_seed
 from near.errors import ZeroMatrixWarning
 from near.rng import isolated_rng
 
