@@ -48,6 +48,8 @@ _STARTED = "started"
 _POLL_SECONDS = 1.0
 #: How long the head node of a cluster has to accept a connection before its address counts as unreachable.
 _CONNECT_SECONDS = 10.0
+#: What a cluster address should be.
+_HEAD = "give the head node's host:port (6379 unless `ray start --head` was given another --port)"
 
 
 class RayExecutor:
@@ -61,15 +63,7 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, address: str | None = None, workers: int | None = None, time_limit: float | None = None):
-        if address is not None and address.startswith("ray://"):
-            raise OptionError(
-                f"--address {address}: Ray Client (ray://) cannot stream results; run near bench on a node of "
-                "the cluster with --address auto (e.g. through `ray job submit`), or give the head node's "
-                "host:port (6379 unless `ray start --head` was given another --port)"
-            )
-        if address is not None:
-            _check_reachable(address)
-        self.address = address
+        self.address = _cluster_address(address)
         self.workers = workers
         self.time_limit = time_limit
 
@@ -162,54 +156,51 @@ def _cpus() -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
+def _cluster_address(address: str | None) -> str | None:
+    """The cluster to connect to: ``address``, else ``RAY_ADDRESS`` (as ``ray job submit`` sets it), else None
+    (a local instance). An address that cannot work is refused now: ``ray.init`` would wait minutes on one that
+    nothing answers on."""
+    given = f"{address!r}" if address else f"{os.environ.get('RAY_ADDRESS')!r} (RAY_ADDRESS)"
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address is None:
+        return None
+    if address.startswith("ray://"):
+        raise OptionError(
+            f"cannot use the Ray cluster at {given}: Ray Client (ray://) cannot stream results; run near bench on a "
+            f"node of the cluster with the address auto (e.g. through `ray job submit`), or {_HEAD}"
+        )
+    host, _, port = address.rpartition(":")
+    if host and port.isdigit():  # else "auto", or a form that ray.init judges
+        try:
+            socket.create_connection((host, int(port)), timeout=_CONNECT_SECONDS).close()
+        except OSError as error:
+            raise OptionError(
+                f"cannot reach a Ray cluster at {given}: {error.strerror or error}; {_HEAD}, or auto on a node of "
+                "the cluster, and check that the cluster is up and the port open"
+            ) from None
+    return address
+
+
 @contextlib.contextmanager
 def _connected(address: str | None, workers: int | None) -> Iterator[int]:
-    """Ray for the block: as the caller initialised it, else a local instance of ``workers`` CPUs (default: this
-    machine's) or the cluster at ``address`` (default: ``RAY_ADDRESS``), shut down or disconnected after it.
-    Yields the cluster's CPUs."""
+    """Ray for the block: as the caller initialised it, else a local instance of ``workers`` CPUs (default:
+    this machine's) or the cluster at ``address``, shut down or disconnected after it. Yields its CPUs."""
     if ray.is_initialized():
         yield _cpus()
         return
-    address = address or os.environ.get("RAY_ADDRESS") or None
     settings: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
-    with _keep_sigterm_handler():  # Ray's would exit without unwinding the run
-        try:
-            if address is None:
-                ray.init(address="local", num_cpus=workers or cpu_count(), include_dashboard=False, **settings)
-            else:
-                ray.init(address=address, **settings)
-        except (ConnectionError, ValueError) as error:
-            raise OptionError(f"cannot connect to the Ray cluster at {address!r}: {error}") from None
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        if address is None:
+            ray.init(address="local", num_cpus=workers or cpu_count(), include_dashboard=False, **settings)
+        else:
+            ray.init(address=address, **settings)
+    except (ConnectionError, ValueError) as error:
+        raise OptionError(f"cannot connect to the Ray cluster at {address!r}: {error}") from None
+    finally:  # put back the SIGTERM handler ray.init replaced: near bench unwinds on SIGTERM as on Ctrl-C
+        if handler is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, handler)
     try:
         yield _cpus()
     finally:
         ray.shutdown()  # a local instance stops; a cluster is only disconnected from
-
-
-def _check_reachable(address: str) -> None:
-    """Refuse a ``host:port`` nothing answers on at once (``ray.init`` would wait minutes for it)."""
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        return  # "auto", or a form ray.init judges itself
-    try:
-        socket.create_connection((host, int(port)), timeout=_CONNECT_SECONDS).close()
-    except OSError as error:
-        raise OptionError(
-            f"cannot reach a Ray cluster at {address!r}: {error.strerror or error}; give the head node's host:port "
-            "(6379 unless `ray start --head` was given another --port), or auto on a node of the cluster, and "
-            "check that the cluster is up and the port open"
-        ) from None
-
-
-@contextlib.contextmanager
-def _keep_sigterm_handler() -> Iterator[None]:
-    """Undo ``ray.init``'s replacement of the SIGTERM handler (``near bench`` unwinds on SIGTERM like on Ctrl-C)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGTERM)
-    try:
-        yield
-    finally:
-        if previous is not None:  # None: set outside Python, cannot be put back
-            signal.signal(signal.SIGTERM, previous)
