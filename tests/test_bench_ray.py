@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -123,6 +124,29 @@ def test_the_time_limit_counts_from_the_start_of_the_work_not_from_the_queue(job
     executor = RayExecutor(workers=len(tasks), time_limit=limit)  # all submitted at once, for CPUS slots
     outcomes = list(executor.run(slow, job, tasks))
     assert len(outcomes) == len(tasks) and all(o.failure is None for o in outcomes)
+
+
+class Stop(Exception):
+    """What a SIGTERM handler raises (near bench's turns SIGTERM into an exception, to unwind as on Ctrl-C)."""
+
+
+def test_an_exception_raised_by_a_signal_handler_stops_the_run_as_itself(job_and_tasks):
+    job, tasks = job_and_tasks
+    victim = [task for task in tasks if task.arch_str == VICTIM]  # hangs: the driver is waiting on Ray
+
+    def stop(signum, frame):
+        raise Stop
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    timer = threading.Timer(2, os.kill, (os.getpid(), signal.SIGTERM))
+    try:
+        timer.start()
+        with pytest.raises(Stop):  # Ray would wrap it in a SystemError
+            list(RayExecutor(workers=1).run(hang_on_victim, job, victim))
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGTERM, previous)
+    assert_all_cpus_free()  # the hung task was stopped on the way out
 
 
 def test_a_setup_error_found_by_a_worker_stops_the_run_and_the_rest_is_cancelled(job_and_tasks):

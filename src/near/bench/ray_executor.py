@@ -69,7 +69,7 @@ class RayExecutor:
 
     def run(self, work: Work, job: Job, tasks: Iterable[Task]) -> Iterator[Outcome]:
         pending = deque(tasks)
-        with _connected(self.address, self.workers) as cpus:
+        with _connected(self.address, self.workers) as cpus, _signals_through_ray():
             yield from self._schedule(work, job, pending, self.workers or cpus)
 
     def _schedule(self, work: Work, job: Job, pending: deque[Task], workers: int) -> Iterator[Outcome]:
@@ -150,6 +150,18 @@ def _text(error: BaseException) -> str:
     if isinstance(error, ray_errors.RaySystemError) and isinstance(error.client_exc, BaseException):
         error = error.client_exc
     return f"{type(error).__name__}: {' '.join(str(error).split())}"
+
+
+@contextlib.contextmanager
+def _signals_through_ray() -> Iterator[None]:
+    """Let the exception a signal handler raises (``near bench`` turns SIGTERM into one) out of Ray's blocking
+    calls as itself: Ray passes on KeyboardInterrupt and SystemExit, but wraps any other in a SystemError."""
+    try:
+        yield
+    except SystemError as error:
+        if error.__cause__ is None or "returned a result with an exception set" not in str(error):
+            raise
+        raise error.__cause__ from None
 
 
 def _cpus() -> int:
