@@ -4,6 +4,7 @@ near imports Ray."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -91,6 +92,8 @@ def test_ray_gives_the_scores_of_the_serial_run(files, tmp_path):
     on_ray = run("nb201", *files, PROXIES, executor="ray", **common)
     assert (tmp_path / "ray/scores.csv").read_bytes() == (tmp_path / "serial/scores.csv").read_bytes()
     assert on_ray.computed == serial.computed == 18 and on_ray.failed == 0
+    executor = json.loads((tmp_path / "ray/run.json").read_text())["executor"]
+    assert executor == {"name": "ray", "workers": None, "threads": 1, "time_limit": None}  # workers: the cluster's
     assert ray.is_initialized()  # the caller's Ray is left as it was
 
 

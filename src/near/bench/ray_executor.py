@@ -61,6 +61,7 @@ class RayExecutor:
     """
 
     name = "ray"
+    threads = 1  # torch threads per task: a task has one CPU
 
     def __init__(self, address: str | None = None, workers: int | None = None, time_limit: float | None = None):
         self.address = _cluster_address(address)
