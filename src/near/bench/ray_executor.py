@@ -44,7 +44,7 @@ __all__ = ["RayExecutor"]
 
 #: What a task yields when its work starts, before its outcome.
 _STARTED = "started"
-#: The longest the driver waits before it looks at the deadlines again and lets signals (Ctrl-C, SIGTERM) in.
+#: The longest one wait on Ray lasts (a task's deadline, when sooner, ends it).
 _POLL_SECONDS = 1.0
 #: How long the head node of a cluster has to accept a connection before its address counts as unreachable.
 _CONNECT_SECONDS = 10.0
