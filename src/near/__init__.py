@@ -3,6 +3,7 @@
 from .errors import (
     ArchitectureError,
     DataError,
+    ExecutorError,
     InputError,
     InsufficientSamplesError,
     ModelError,
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ArchitectureError",
     "DataError",
+    "ExecutorError",
     "FitError",
     "InputError",
     "InsufficientSamplesError",

@@ -60,6 +60,11 @@ class RunInProgressError(NearError, RuntimeError):
     """Another ``near bench`` run holds the output directory."""
 
 
+class ExecutorError(NearError, RuntimeError):
+    """The workers of a ``near bench`` executor cannot run at all (e.g. a Ray node without ``near``): the run
+    stops instead of recording every architecture as failed."""
+
+
 class NearWarning(UserWarning):
     """Base class of the warnings emitted by ``near``."""
 
