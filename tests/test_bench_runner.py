@@ -260,11 +260,16 @@ def test_another_setup_in_the_same_directory_is_refused_and_leaves_it_alone(file
 )
 def test_a_bad_option_value_leaves_a_finished_run_as_it_was(files, tmp_path, options, message):
     bench(files, tmp_path / "run", proxies=["params"])
-    before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file() and p.suffix != ".sqlite"}
+    before = outputs(tmp_path / "run")
     with pytest.raises(OptionError, match=message):
         bench(files, tmp_path / "run", proxies=["params", *options], options=options)
-    after = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file() and p.suffix != ".sqlite"}
+    after = outputs(tmp_path / "run")
     assert after == before and "scores.csv" in after
+
+
+def outputs(folder):
+    """The files of a run folder but the store and the lock (which names the latest run)."""
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.suffix not in (".sqlite", ".lock")}
 
 
 def test_outputs_that_cannot_be_written_give_a_clear_error_and_keep_the_scores(files, tmp_path):

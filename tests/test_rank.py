@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from near import InputError, ZeroMatrixWarning, effective_rank, effective_ranks
+from near.rank import singular_values
 
 finite = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
 matrices = st.integers(1, 8).flatmap(
@@ -100,3 +101,32 @@ def test_zero_matrix_counts_zero_with_a_warning():
 def test_bad_matrices_raise_clear_errors(bad, message):
     with pytest.raises(InputError, match=message):
         effective_rank(bad)
+
+
+def test_singular_values_shared_among_threads_are_those_of_one_batched_call():
+    stack = torch.randn(7, 3, 12, 12, dtype=torch.float64)
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        shared = singular_values(stack)
+    finally:
+        torch.set_num_threads(previous)
+    assert torch.equal(shared, torch.linalg.svdvals(stack))  # bit for bit, in the same order
+
+
+def test_singular_values_work_in_a_forked_child_after_the_parent_used_its_threads():
+    import multiprocessing
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        singular_values(torch.randn(4, 5, 5))  # the parent's pool exists now
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            assert pool.apply_async(_child_singular_values).get(timeout=60) == 4
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _child_singular_values() -> int:
+    torch.set_num_threads(2)
+    return len(singular_values(torch.randn(4, 5, 5)))

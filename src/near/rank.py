@@ -7,20 +7,44 @@ implementation, and the public functions warn when that happens.
 
 from __future__ import annotations
 
+import functools
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 
 from .errors import InputError, ZeroMatrixWarning
 
-__all__ = ["effective_rank", "effective_ranks", "erank_from_singular_values"]
+__all__ = ["effective_rank", "effective_ranks", "erank_from_singular_values", "singular_values"]
 
 
 def erank_from_singular_values(singular_values: torch.Tensor) -> torch.Tensor:
     """Effective ranks from singular values along the last axis; NaN where all are zero."""
     p = singular_values / singular_values.sum(dim=-1, keepdim=True)
     return torch.exp(torch.special.entr(p).sum(dim=-1))
+
+
+def singular_values(stack: torch.Tensor) -> torch.Tensor:
+    """``torch.linalg.svdvals`` of a stack ``(..., m, n)``, its matrices shared among torch's CPU threads.
+
+    LAPACK solves a batch one matrix after the other on one thread, so with several threads the stack is
+    split into one chunk per thread (each matrix's values are bit for bit the same).
+    """
+    threads = torch.get_num_threads()
+    count = stack[..., 0, 0].numel()
+    if threads < 2 or count < 2 or stack.device.type != "cpu":
+        return torch.linalg.svdvals(stack)
+    chunks = stack.reshape(count, *stack.shape[-2:]).chunk(min(threads, count))
+    values = torch.cat(list(_pool(os.getpid(), threads).map(torch.linalg.svdvals, chunks)))
+    return values.reshape(*stack.shape[:-2], values.shape[-1])
+
+
+@functools.cache
+def _pool(pid: int, threads: int) -> ThreadPoolExecutor:
+    """One pool per process (a forked child gets its own: the parent's threads do not exist there)."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="near-svd")
 
 
 def _as_matrix_stack(matrices, dtype: torch.dtype) -> torch.Tensor:
@@ -50,7 +74,7 @@ def effective_ranks(matrices, *, dtype: torch.dtype = torch.float64) -> np.ndarr
     [3.0, 1.0]
     """
     stack = _as_matrix_stack(matrices, dtype)
-    ranks = erank_from_singular_values(torch.linalg.svdvals(stack))
+    ranks = erank_from_singular_values(singular_values(stack))
     zero = torch.isnan(ranks)
     if zero.any():
         warnings.warn(

@@ -37,7 +37,7 @@ from .errors import (
 from .inits import InitFn, bind_init, get_init, non_default_layers
 from .inputs import SampleSource
 from .options import activation_classes, check_flags, check_options, glob_patterns, torch_device
-from .rank import erank_from_singular_values
+from .rank import erank_from_singular_values, singular_values
 from .result import LayerScore, NearResult, _std
 from .rng import isolated_rng
 from .spec import call_factory
@@ -419,7 +419,7 @@ def _effective_ranks(
             )
             skipped.update(dict.fromkeys(bad, "NaN or infinite activations"))
             names, stack = [n for n, ok in zip(names, finite.tolist()) if ok], stack[finite]
-        values = erank_from_singular_values(torch.linalg.svdvals(stack)).tolist()
+        values = erank_from_singular_values(singular_values(stack)).tolist()
         ranks.update(zip(names, values))
     zero = [name for name, value in ranks.items() if np.isnan(value)]
     if zero:
