@@ -10,6 +10,8 @@ import time
 from near.bench.scoring import score_task
 from near.errors import OptionError
 
+#: The proxies of the executor tests (conftest.py's job_and_tasks).
+PROXIES = ["params", "nwot", "near"]
 #: The architecture the functions below misbehave on (in tests/bench_data.py's NB201_ROWS).
 VICTIM = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 
@@ -33,3 +35,8 @@ def setup_error_on_victim(job, task):
     if task.arch_str == VICTIM:
         raise OptionError("near: batchnorm must be one of batch, sample, running; got 'wrong'")
     return score_task(job, task)
+
+
+def values(outcome):
+    """Proxy → value of an outcome."""
+    return {name: value for name, (value, _, _) in outcome.values.items()}

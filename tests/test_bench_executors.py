@@ -9,38 +9,10 @@ import time
 
 import pytest
 
-from bench_data import write_images, write_table
-from bench_work import VICTIM, die_on_victim, hang_on_victim, setup_error_on_victim
-from near.bench import load_images, make_executor, read_table, resolve_options, run
+from bench_work import PROXIES, VICTIM, die_on_victim, hang_on_victim, setup_error_on_victim, values
+from near.bench import make_executor, run
 from near.bench.executors import ProcessExecutor
-from near.bench.scoring import Job, Task, score_task
 from near.errors import OptionError
-
-PROXIES = ["params", "nwot", "near"]
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("inputs")
-    return write_table(folder / "table.csv"), write_images(folder / "images.npz")
-
-
-@pytest.fixture(scope="module")
-def job_and_tasks(files):
-    table, images = read_table(files[0], "nb201"), load_images(files[1])
-    job = Job("nb201", images, resolve_options(PROXIES), 1, 10, "cpu")
-    return job, [Task(row.arch_str, row.arch, tuple(PROXIES)) for row in table.rows]
-
-
-@pytest.fixture(scope="module")
-def serial(job_and_tasks):
-    """Every task's outcome, computed in this process."""
-    job, tasks = job_and_tasks
-    return {task.arch_str: score_task(job, task) for task in tasks}
-
-
-def values(outcome):
-    return {name: value for name, (value, _, _) in outcome.values.items()}
 
 
 def test_worker_processes_give_the_scores_of_the_serial_run(files, tmp_path):

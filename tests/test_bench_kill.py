@@ -15,19 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from bench_data import write_images, write_table
 from near.bench import run
 from near.errors import RunInProgressError
 
 PROXIES = "params,nwot,near"
 REPETITIONS = 40  # makes one architecture take a fraction of a second, so that a kill lands mid-run
 VALUES = 6 * 3  # architectures × proxies
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("inputs")
-    return write_table(folder / "table.csv"), write_images(folder / "images.npz")
 
 
 @pytest.fixture(scope="module")

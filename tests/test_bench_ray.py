@@ -20,15 +20,13 @@ import ray  # no skip without Ray: CI installs near-nas[ray], and these tests mu
 import torch
 
 import near
-from bench_data import write_images, write_table
-from bench_work import VICTIM, die_on_victim, hang_on_victim, setup_error_on_victim
-from near.bench import load_images, make_executor, read_table, resolve_options, run
+from bench_work import PROXIES, VICTIM, die_on_victim, hang_on_victim, setup_error_on_victim, values
+from near.bench import make_executor, run
 from near.bench.ray_executor import RayExecutor
-from near.bench.scoring import Job, Task, score_task
+from near.bench.scoring import Task
 from near.errors import ExecutorError, OptionError
 from ray_work import SLOW_SECONDS, slow
 
-PROXIES = ["params", "nwot", "near"]
 CPUS = 2
 #: Where the workers import near and the work functions from: the driver's near (this checkout) and tests/.
 PYTHONPATH = os.pathsep.join([str(Path(near.__file__).parents[1]), str(Path(__file__).parent)])
@@ -51,30 +49,6 @@ def cluster():
     ray.shutdown()
     signal.signal(signal.SIGTERM, handler)
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("inputs")
-    return write_table(folder / "table.csv"), write_images(folder / "images.npz")
-
-
-@pytest.fixture(scope="module")
-def job_and_tasks(files):
-    table, images = read_table(files[0], "nb201"), load_images(files[1])
-    job = Job("nb201", images, resolve_options(PROXIES), 1, 10, "cpu")
-    return job, [Task(row.arch_str, row.arch, tuple(PROXIES)) for row in table.rows]
-
-
-@pytest.fixture(scope="module")
-def serial(job_and_tasks):
-    """Every task's outcome, computed in this process."""
-    job, tasks = job_and_tasks
-    return {task.arch_str: score_task(job, task) for task in tasks}
-
-
-def values(outcome):
-    return {name: value for name, (value, _, _) in outcome.values.items()}
 
 
 def assert_all_cpus_free():

@@ -23,12 +23,6 @@ COMPUTE_MANY = near.proxies.compute_many
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("inputs")
-    return write_table(folder / "table.csv"), write_images(folder / "images.npz")
-
-
-@pytest.fixture(scope="module")
 def reference(files, tmp_path_factory):
     """The output directory of one complete run of PROXIES with seed 1."""
     out = tmp_path_factory.mktemp("reference")

@@ -741,7 +741,7 @@ def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str,
     "--address",
     default=None,
     metavar="ADDR",
-    help="Ray cluster to connect to (e.g. auto, ray://head:10001). Default: start a local one.",
+    help="Ray cluster: auto, or the head node's host:port. Default: $RAY_ADDRESS, else a local instance.",
 )
 @click.option("--retry-failed", is_flag=True, help="Score again the architectures an earlier run recorded as failed.")
 def bench_command(
