@@ -132,7 +132,7 @@ def test_failed_architectures_are_reported_and_retried_on_request(files, tmp_pat
     words = ["nb201", "-t", table, "-i", images, "-p", "params", "-n", "1", "-o", str(tmp_path), "--workers", "1"]
     result = invoke(*words, "--time-limit", "0.001")  # too short for any architecture
     assert result.exit_code == 0, result.output
-    assert "1 architecture(s) failed (worker crashed, time limit or error;" in result.stderr
+    assert "1 architecture(s) recorded as failed (worker crashed, time limit or error;" in result.stderr
     assert "--retry-failed scores them again" in result.stderr
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["failed"] == 1

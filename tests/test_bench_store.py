@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 
 import pytest
 
-from near.bench import ResultStore
+from near.bench import ResultStore, StoredResult
 from near.bench.store import options_hash
 from near.errors import DataError, StoreConflictError
 
@@ -61,3 +62,37 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path):
     (tmp_path / "r.sqlite").write_text("not a database, but somebody's notes " * 100)
     with pytest.raises(DataError, match="r.sqlite is not a results store"):
         ResultStore(tmp_path / "r.sqlite", SETUP)
+
+
+def test_failures_are_kept_until_forgotten(tmp_path):
+    with ResultStore(tmp_path / "r.sqlite", SETUP) as store:
+        key = options_hash({})
+        store.add("ok", 0, [("params", key, 3.0, None, 0.1)], "cpu")
+        store.add("crashed", 0, [("params", key, math.nan, "failed: the worker process died", None)], "cpu", True)
+        found = store.fetch(0, {"params": key})
+        assert found["crashed", "params"].failed and not found["ok", "params"].failed
+        assert store.forget_failed(1, {"params": key}) == 0  # another seed: nothing of it failed
+        assert store.forget_failed(0, {"params": key}) == 1
+        assert set(store.fetch(0, {"params": key})) == {("ok", "params")}
+
+
+def test_a_version_1_store_gains_the_failed_column_and_keeps_its_results(tmp_path):
+    path = tmp_path / "r.sqlite"
+    with sqlite3.connect(path) as db:  # what near wrote before failures were recorded
+        db.executescript(
+            """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE options (hash TEXT NOT NULL, proxy TEXT NOT NULL, options TEXT NOT NULL,
+                                  PRIMARY KEY (hash, proxy));
+            CREATE TABLE results (arch TEXT NOT NULL, proxy TEXT NOT NULL, options TEXT NOT NULL,
+                                  seed INTEGER NOT NULL, value REAL, reason TEXT, seconds REAL, device TEXT,
+                                  created TEXT NOT NULL, PRIMARY KEY (arch, proxy, options, seed));"""
+        )
+        setup = json.dumps(SETUP, sort_keys=True, separators=(",", ":"))
+        db.execute("INSERT INTO meta VALUES ('schema', '1'), ('setup', ?)", (setup,))
+        db.execute("INSERT INTO results VALUES ('arch', 'params', 'h', 0, 3.0, NULL, 0.1, 'cpu', 'then')")
+    with ResultStore(path, SETUP) as store:
+        assert store.fetch(0, {"params": "h"})["arch", "params"] == StoredResult(3.0, None, 0.1, False)
+        store.add("new", 0, [("params", "h", math.nan, "failed: x", None)], "cpu", True)
+        assert store.fetch(0, {"params": "h"})["new", "params"].failed
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)

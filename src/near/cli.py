@@ -825,8 +825,8 @@ def bench_command(
     )
     if result.failed:
         click.echo(
-            f"{result.failed} architecture(s) failed (worker crashed, time limit or error; the reasons are in "
-            "correlations.json's nan_reasons and the report); --retry-failed scores them again",
+            f"{result.failed} architecture(s) recorded as failed (worker crashed, time limit or error; the reasons "
+            "are in correlations.json's nan_reasons and the report); --retry-failed scores them again",
             err=True,
         )
     width = max(len(name) for name in result.scores)

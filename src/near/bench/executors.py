@@ -33,7 +33,7 @@ from multiprocessing.connection import wait
 
 import torch
 
-from ..errors import OptionError
+from ..errors import ExecutorError, OptionError
 from .scoring import Job, Outcome, Task
 
 __all__ = ["EXECUTORS", "ProcessExecutor", "SerialExecutor", "Work", "cpu_count", "make_executor"]
@@ -123,11 +123,13 @@ class ProcessExecutor:
                 deadlines = [worker.deadline for worker in pool if worker.deadline is not None]
                 timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
                 wait([waitable for worker in pool for waitable in worker.waitables], timeout)
-                for i, worker in enumerate(pool):
+                for worker in list(pool):
                     outcome = worker.collect()
-                    if worker.broken:
+                    if worker.broken:  # replaced while there is work left
                         worker.stop()
-                        pool[i] = _Worker(context, work, job, self.threads)
+                        pool.remove(worker)
+                        if pending:
+                            pool.append(_Worker(context, work, job, self.threads))
                     if outcome is not None:
                         yield outcome
         finally:
@@ -178,7 +180,7 @@ class _Worker:
         if not self.process.is_alive():
             died = f"the worker process died ({_exit_text(self.process.exitcode)})"
             if not self.ready:  # before its first task: a broken environment, not one architecture's fault
-                raise RuntimeError(f"a worker process could not start: {died}")
+                raise ExecutorError(f"a worker process could not start: {died}")
             return self._fail(f"{died} while scoring it")
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return self._fail(f"took longer than the time limit of {self._limit:g} s; the worker was stopped")

@@ -63,7 +63,7 @@ BENCH_OPTIONS: dict[str, dict[str, Any]] = {"zico": {"split": 2}}
 @dataclass(frozen=True)
 class BenchResult:
     """What :func:`run` did: the rows scored, proxy → scores (aligned with rows), the correlations, how many
-    values were computed and reused, how many architectures failed in this run, file paths."""
+    values were computed and reused, how many architectures are recorded as failed, file paths."""
 
     out_dir: Path
     rows: list[Row]
@@ -250,8 +250,9 @@ def run(
         keys = {name: store.register(name, resolved[name]) for name in names}
         if retry_failed:
             store.forget_failed(seed, keys)
-        computed, reused, failed, caught = _score_missing(store, keys, rows, job, pool, progress, out_dir)
+        computed, reused, caught = _score_missing(store, keys, rows, job, pool, progress, out_dir)
         stored = store.fetch(seed, keys)
+    failed = len({row.arch_str for row in rows for name in names if stored[row.arch_str, name].failed})
 
     results = {name: [stored[row.arch_str, name] for row in rows] for name in names}
     scores = {name: [r.value for r in values] for name, values in results.items()}
@@ -295,14 +296,13 @@ def _score_missing(
     pool,
     progress: bool,
     out_dir: Path,
-) -> tuple[int, int, int, dict[str, dict[str, Any]]]:
+) -> tuple[int, int, dict[str, dict[str, Any]]]:
     """Have ``pool`` compute every (architecture, proxy) result not in ``store`` yet; store each as it arrives.
 
     The outputs of an earlier run in ``out_dir`` are deleted when the first new result is stored: from then
     on they would describe other results (a run that fails before that, e.g. on a bad option value, leaves
-    them alone). Returns the number of values computed, the number found stored, the number of failed
-    architectures, and the warnings raised meanwhile (category → count and first message: NB201's `none`
-    edges alone warn on most cells).
+    them alone). Returns the number of values computed, the number found stored, and the warnings raised
+    meanwhile (category → count and first message: NB201's `none` edges alone warn on most cells).
     """
     stored = store.fetch(job.seed, keys)
     first = {row.arch_str: row for row in reversed(rows)}  # rows sharing an architecture share its scores
@@ -312,7 +312,7 @@ def _score_missing(
         for row in rows
         if first[row.arch_str] is row and (missing := tuple(n for n in keys if (row.arch_str, n) not in stored))
     ]
-    computed, failed, counts, examples = 0, 0, Counter(), {}
+    computed, counts, examples = 0, Counter(), {}
     bar = tqdm(total=len(tasks), desc="near bench", unit="arch", disable=not progress)
     with bar, contextlib.closing(pool.run(score_task, job, tasks)) as outcomes:  # closing: workers stop at once
         for outcome in outcomes:
@@ -323,13 +323,12 @@ def _score_missing(
                     for name in FILES:
                         (out_dir / name).unlink(missing_ok=True)
             computed += len(values)
-            failed += outcome.failure is not None
             for category, message in outcome.warnings:
                 counts[category] += 1
                 examples.setdefault(category, message)
             bar.update()
     caught = {name: {"count": count, "example": examples[name]} for name, count in counts.items()}
-    return computed, reused, failed, caught
+    return computed, reused, caught
 
 
 def resolve_proxies(names: Iterable[str] | str) -> list[str]:
