@@ -728,7 +728,11 @@ def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str,
     help="Where architectures are scored: worker processes, this process, or a Ray cluster (near-nas[ray]).",
 )
 @click.option(
-    "--workers", "-w", type=click.IntRange(min=1), default=None, help="Worker processes. Default: one per core."
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (ray: tasks at once). Default: one per core (ray: the cluster's CPUs).",
 )
 @click.option(
     "--time-limit",
