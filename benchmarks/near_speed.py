@@ -3,9 +3,10 @@
 Every cell is drawn and built as ``near bench`` draws and builds it (the seed-0 sample of the NB201 CIFAR-10
 table, weights seeded per architecture), in train mode as built. For each cell it prints:
 
-* a plain forward pass on 16 CIFAR-10 images (``torch.no_grad()``),
+* a plain forward pass on 16 CIFAR-10 images (``torch.no_grad()``), as the images come (NCHW),
+* the same forward pass on channels-last images, the memory format NEAR feeds a CNN on the CPU,
 * NEAR per repetition: one ``near.score(net, x, repetitions=32, seed=0)`` call ÷ 32,
-* their ratio (the target is 1.0 or less),
+* its ratio to each forward pass (the target is 1.0 or less),
 * the authors' algorithm per repetition (``reset_parameters`` + one sample per forward pass, as re-stated
   in ``tests/reference.py``), for contrast,
 
@@ -63,37 +64,47 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {len(rows)} NB201 cells, "
         f"NEAR with {args.repetitions} repetitions, medians of {args.runs} runs\n"
     )
-    print(f"{'cell':>6} {'forward16 ms':>13} {'NEAR/rep ms':>12} {'ratio':>6} {'authors/rep ms':>15} {'ratio':>6}")
-    ratios, authors_ratios = [], []
+    print(
+        f"{'cell':>6} {'forward16 ms':>13} {'channels-last':>14} {'NEAR/rep ms':>12} {'ratio':>6} {'ratio CL':>9} "
+        f"{'authors/rep ms':>15} {'ratio':>6}"
+    )
+    ratios, ratios_cl, authors_ratios = [], [], []
+    x_cl = x.contiguous(memory_format=torch.channels_last)
     for row in rows:
         with isolated_rng(arch_seed(0, row.arch_str, "model")):
             net = space.build(row.arch, num_classes=10)
 
-        def forward(net=net):
+        def forward(net=net, x=x):
             with torch.no_grad():
                 net(x[:16])
 
         forward()  # warm-up
-        times: dict[str, list[float]] = {"forward": [], "near": [], "authors": []}
+        forward(x=x_cl)
+        times: dict[str, list[float]] = {"forward": [], "forward_cl": [], "near": [], "authors": []}
         for _ in range(args.runs):
             times["forward"].append(statistics.median(seconds(forward) for _ in range(5)))
+            times["forward_cl"].append(statistics.median(seconds(lambda: forward(x=x_cl)) for _ in range(5)))
             near_call = seconds(lambda net=net: near.score(net, x, repetitions=args.repetitions, seed=0))
             times["near"].append(near_call / args.repetitions)
             model = copy.deepcopy(net)  # the authors' loop re-initialises the model in place
             authors = seconds(lambda model=model: authors_near(model, x[:64], args.authors_repetitions, 0))
             times["authors"].append(authors / args.authors_repetitions)
-        plain, per_rep, by_authors = (statistics.median(times[key]) for key in ("forward", "near", "authors"))
+        plain, plain_cl, per_rep, by_authors = (
+            statistics.median(times[key]) for key in ("forward", "forward_cl", "near", "authors")
+        )
         ratios.append(per_rep / plain)
+        ratios_cl.append(per_rep / plain_cl)
         authors_ratios.append(by_authors / plain)
         print(
-            f"{row.index:>6} {plain * 1e3:13.1f} {per_rep * 1e3:12.1f} {ratios[-1]:6.2f} "
-            f"{by_authors * 1e3:15.1f} {authors_ratios[-1]:6.2f}",
+            f"{row.index:>6} {plain * 1e3:13.1f} {plain_cl * 1e3:14.1f} {per_rep * 1e3:12.1f} {ratios[-1]:6.2f} "
+            f"{ratios_cl[-1]:9.2f} {by_authors * 1e3:15.1f} {authors_ratios[-1]:6.2f}",
             flush=True,
         )
-    print(
-        f"\nNEAR per repetition ÷ forward on 16: median {np.median(ratios):.2f}, mean {np.mean(ratios):.2f}, "
-        f"range {min(ratios):.2f}–{max(ratios):.2f}"
-    )
+    for name, values in (("forward on 16", ratios), ("channels-last forward on 16", ratios_cl)):
+        print(
+            f"\nNEAR per repetition ÷ {name}: median {np.median(values):.2f}, mean {np.mean(values):.2f}, "
+            f"range {min(values):.2f}–{max(values):.2f}"
+        )
     print(
         f"authors per repetition ÷ forward on 16: median {np.median(authors_ratios):.2f}, "
         f"mean {np.mean(authors_ratios):.2f}"

@@ -3,9 +3,12 @@ and misbehave on purpose on NB201's all-`none` cell, scoring every other archite
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import time
+
+import pytest
 
 from near.bench.scoring import score_task
 from near.errors import OptionError
@@ -40,3 +43,23 @@ def setup_error_on_victim(job, task):
 def values(outcome):
     """Proxy → value of an outcome."""
     return {name: value for name, (value, _, _) in outcome.values.items()}
+
+
+def assert_same_scores(csv_a, csv_b):
+    """Two scores.csv files hold the same rows and columns, and the same values up to float rounding.
+
+    Runs with other torch thread counts (the serial executor uses every core, a worker one) differ in the
+    last digits: BatchNorm on channels-last maps splits its sums among the threads.
+    """
+    rows_a, rows_b = (list(csv.reader(open(path, newline=""))) for path in (csv_a, csv_b))
+    assert len(rows_a) == len(rows_b)
+    for row_a, row_b in zip(rows_a, rows_b):
+        assert [_number_or_text(cell) for cell in row_a] == [_number_or_text(cell, approx=True) for cell in row_b]
+
+
+def _number_or_text(cell, approx=False):
+    try:
+        number = float(cell)
+    except ValueError:
+        return cell
+    return pytest.approx(number, rel=1e-5, nan_ok=True) if approx else number

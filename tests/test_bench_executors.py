@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bench_work import PROXIES, VICTIM, die_on_victim, hang_on_victim, setup_error_on_victim, values
+from bench_work import PROXIES, VICTIM, assert_same_scores, die_on_victim, hang_on_victim, setup_error_on_victim, values
 from near.bench import make_executor, run
 from near.bench.executors import ProcessExecutor
 from near.errors import OptionError
@@ -21,7 +21,7 @@ def test_worker_processes_give_the_scores_of_the_serial_run(files, tmp_path):
     serial = run("nb201", table, images, PROXIES, executor="serial", **common)
     common["out_dir"] = tmp_path / "processes"
     parallel = run("nb201", table, images, PROXIES, executor="processes", workers=2, **common)
-    assert (tmp_path / "processes/scores.csv").read_bytes() == (tmp_path / "serial/scores.csv").read_bytes()
+    assert_same_scores(tmp_path / "processes/scores.csv", tmp_path / "serial/scores.csv")
     assert parallel.computed == serial.computed == 18 and parallel.failed == 0
 
 

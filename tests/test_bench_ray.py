@@ -20,7 +20,7 @@ import ray  # no skip without Ray: CI installs near-nas[ray], and these tests mu
 import torch
 
 import near
-from bench_work import PROXIES, VICTIM, die_on_victim, hang_on_victim, setup_error_on_victim, values
+from bench_work import PROXIES, VICTIM, assert_same_scores, die_on_victim, hang_on_victim, setup_error_on_victim, values
 from near.bench import make_executor, run
 from near.bench.ray_executor import RayExecutor
 from near.bench.scoring import Task
@@ -64,7 +64,7 @@ def test_ray_gives_the_scores_of_the_serial_run(files, tmp_path):
     serial = run("nb201", *files, PROXIES, executor="serial", **common)
     common["out_dir"] = tmp_path / "ray"
     on_ray = run("nb201", *files, PROXIES, executor="ray", **common)
-    assert (tmp_path / "ray/scores.csv").read_bytes() == (tmp_path / "serial/scores.csv").read_bytes()
+    assert_same_scores(tmp_path / "ray/scores.csv", tmp_path / "serial/scores.csv")
     assert on_ray.computed == serial.computed == 18 and on_ray.failed == 0
     executor = json.loads((tmp_path / "ray/run.json").read_text())["executor"]
     assert executor == {"name": "ray", "workers": None, "threads": 1, "time_limit": None}  # workers: the cluster's

@@ -52,16 +52,33 @@ def layout_of(output: torch.Tensor, channels_first: bool) -> Layout:
 
 
 def square_block(output: torch.Tensor, layout: Layout, generator: torch.Generator | None) -> torch.Tensor:
-    """The ``neurons × neurons`` matrix of one layer, copied out of ``output`` (no view kept)."""
+    """The ``neurons × neurons`` matrix of one layer, copied out of ``output`` (no view kept).
+
+    Only the block's own rows are copied: the rest of the map is never flattened.
+    """
     n = layout.neurons
+    rows = layout.samples_needed * layout.rows_per_sample
+    start = 0
+    if rows != n:
+        unit = layout.start_unit
+        starts = max(1, min((rows - n) // unit + 1, rows // unit - 1))
+        start = unit * int(torch.randint(starts, (1,), generator=generator))
+    if output.dim() == 2:
+        return output[:n].clone()
+    if layout.samples_needed == 1:
+        return _block_of_one_sample(output[0], layout, start)
     part = output[: layout.samples_needed]
-    if part.dim() > 2:
-        if layout.channels_first:
-            part = part.transpose(1, -1)
-        part = part.reshape(-1, n)
-    if part.shape[0] == n:
-        return part.clone()
-    rows, unit = part.shape[0], layout.start_unit
-    starts = max(1, min((rows - n) // unit + 1, rows // unit - 1))
-    start = unit * int(torch.randint(starts, (1,), generator=generator))
-    return part[start : start + n].clone()
+    if layout.channels_first:
+        part = part.transpose(1, -1)
+    return part.reshape(-1, n)[start : start + n].clone()
+
+
+def _block_of_one_sample(sample: torch.Tensor, layout: Layout, start: int) -> torch.Tensor:
+    """Rows ``start … start + n`` of one sample's ``positions × neurons`` matrix, from the slices of its
+    leading position axis that hold them."""
+    n = layout.neurons
+    grid = sample.transpose(0, -1) if layout.channels_first else sample  # (leading positions, …, neurons)
+    per_slice = layout.rows_per_sample // grid.shape[0]
+    first, end = start // per_slice, -(-(start + n) // per_slice)
+    offset = start - first * per_slice
+    return grid[first:end].reshape(-1, n)[offset : offset + n].clone()

@@ -11,9 +11,12 @@ from torch import nn
 from .errors import OptionError
 
 BATCHNORM_MODES = ("batch", "sample", "running")
+MEMORY_FORMATS = ("auto", "channels_last", "preserve")
 
 
-def check_options(repetitions, seed, batchnorm, batch_size, nonfinite, sequence_layout, svd_dtype) -> None:
+def check_options(
+    repetitions, seed, batchnorm, batch_size, nonfinite, sequence_layout, svd_dtype, memory_format
+) -> None:
     """Raise an :class:`OptionError` that names the option and its allowed values."""
 
     def positive_int(value) -> bool:
@@ -35,6 +38,8 @@ def check_options(repetitions, seed, batchnorm, batch_size, nonfinite, sequence_
         )
     if svd_dtype not in (torch.float32, torch.float64):
         raise OptionError(f"svd_dtype must be torch.float32 or torch.float64, got {svd_dtype!r}")
+    if memory_format not in MEMORY_FORMATS:
+        raise OptionError(f"memory_format must be one of {MEMORY_FORMATS}, got {memory_format!r}")
 
 
 def check_flags(**flags) -> None:

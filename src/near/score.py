@@ -63,6 +63,7 @@ def score(
     sequence_layout: str = "auto",
     svd_dtype: torch.dtype = torch.float64,
     device: str | torch.device | None = None,
+    memory_format: str = "auto",
     autograd: bool = False,
     progress: bool = False,
 ) -> NearResult:
@@ -117,6 +118,12 @@ def score(
         Precision of the singular value decompositions: ``torch.float64`` (default) or ``torch.float32``.
     device
         Where to run; default: the model's device.
+    memory_format
+        How 4-D inputs (images) are laid out in memory: ``"auto"`` (default) feeds them channels-last to
+        a model with 2-D convolutions on the CPU, where PyTorch's convolutions and poolings run several
+        times faster that way (the values are the same up to float rounding), and as given if the model
+        cannot take channels-last inputs (e.g. it calls ``.view`` on a feature map); ``"channels_last"``
+        always; ``"preserve"``: as given.
     autograd
         Run the forward pass with gradients enabled and inputs that require grad, for models that
         differentiate inside ``forward`` (e.g. force fields: forces = −∂E/∂positions). Only the
@@ -132,7 +139,7 @@ def score(
     >>> len(result.scores), [layer.name for layer in result.layers]
     (4, ['0', '1', '2'])
     """
-    check_options(repetitions, seed, batchnorm, batch_size, nonfinite, sequence_layout, svd_dtype)
+    check_options(repetitions, seed, batchnorm, batch_size, nonfinite, sequence_layout, svd_dtype, memory_format)
     check_flags(
         reinit=reinit,
         shuffle=shuffle,
@@ -170,7 +177,7 @@ def score(
     info_by_name: dict[str, LayerInfo] = {}
     skipped: dict[str, str] = {}
     scores: list[float] = []
-    plan, forward_batch, capture = None, None, None
+    plan, forward_batch, capture, input_format = None, None, None, None
     with contextlib.ExitStack() as hooked:  # hooks and modes of the current model; reset when it changes
         for repetition in tqdm(range(repetitions), desc="NEAR", unit="rep", disable=not progress, leave=False):
             seeds = np.random.SeedSequence(seed, spawn_key=(repetition,)).generate_state(3, np.uint64) >> 1
@@ -182,8 +189,9 @@ def score(
                     hooked.close()
                     hooked.enter_context(_scoring_modes(net, batchnorm))
                     if plan is None:
-                        with Capture(net, **capture_options) as probe:
-                            forward_batch = _plan_batch(probe, source, batch_size, batchnorm, dtype, net_device)
+                        probe, forward_batch, input_format = _probe(
+                            net, source, capture_options, batch_size, batchnorm, dtype, net_device, memory_format
+                        )
                         plan, planned = probe.plan, probe.infos
                         skipped.update(probe.skipped)
                     capture = hooked.enter_context(Capture(net, plan=plan, **capture_options))
@@ -191,7 +199,7 @@ def score(
                     x = source.take(forward_batch, generator, shuffle)
                 except InsufficientSamplesError as error:
                     raise InsufficientSamplesError(_too_few_message(planned, forward_batch, str(error))) from None
-                capture.forward(_to_model(x, dtype, net_device), generator)
+                capture.forward(_to_model(x, dtype, net_device, input_format), generator)
 
             ranks = _effective_ranks(capture.matrices, svd_dtype, nonfinite, capture.skipped)
             if capture.matrices and not ranks:
@@ -302,9 +310,37 @@ def _dtype_and_device(net: nn.Module) -> tuple[torch.dtype, torch.device]:
     return torch.get_default_dtype(), torch.device("cpu")
 
 
-def _to_model(x: torch.Tensor, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """Floating inputs take the model's dtype; integer inputs (token ids) are left as they are."""
-    return x.to(device=device, dtype=dtype if x.is_floating_point() else None)
+def _to_model(
+    x: torch.Tensor, dtype: torch.dtype, device: torch.device, memory_format: torch.memory_format
+) -> torch.Tensor:
+    """Floating inputs take the model's dtype (integer inputs, token ids, are left as they are); 4-D
+    inputs take ``memory_format``."""
+    x = x.to(device=device, dtype=dtype if x.is_floating_point() else None)
+    return x.contiguous(memory_format=memory_format) if x.dim() == 4 and memory_format != torch.preserve_format else x
+
+
+def _input_formats(net: nn.Module, memory_format: str, device: torch.device) -> tuple[torch.memory_format, ...]:
+    """The memory formats to try for the inputs, fastest first (see ``memory_format`` of :func:`score`)."""
+    if memory_format == "channels_last":
+        return (torch.channels_last,)
+    if memory_format == "auto" and device.type == "cpu" and any(isinstance(m, nn.Conv2d) for m in net.modules()):
+        return torch.channels_last, torch.preserve_format
+    return (torch.preserve_format,)
+
+
+def _probe(net, source, capture_options, batch_size, batchnorm, dtype, device, memory_format):
+    """The probe capture, the forward batch size and the inputs' memory format: the first format of
+    :func:`_input_formats` on which the model runs (a model error on the last one is raised)."""
+    formats = _input_formats(net, memory_format, device)
+    for input_format in formats:
+        with Capture(net, **capture_options) as probe:
+            try:
+                forward_batch = _plan_batch(probe, source, batch_size, batchnorm, dtype, device, input_format)
+            except ModelError:
+                if input_format is formats[-1]:
+                    raise
+                continue
+        return probe, forward_batch, input_format
 
 
 def _per_sample_norm(module: nn.Module, args, output):
@@ -337,7 +373,7 @@ def _scoring_modes(net: nn.Module, batchnorm: str):
             module.training = training
 
 
-def _plan_batch(capture: Capture, source: SampleSource, batch_size, batchnorm, dtype, device) -> int:
+def _plan_batch(capture: Capture, source: SampleSource, batch_size, batchnorm, dtype, device, input_format) -> int:
     """Probe the layers on tiny batches; return how many samples one forward pass must carry.
 
     A second probe pass (3 samples, or 4 for a model that needs even batches) tells per-sample
@@ -345,13 +381,13 @@ def _plan_batch(capture: Capture, source: SampleSource, batch_size, batchnorm, d
     """
     available = source.available
     probe = source.take(min(2, available) if available else 2, torch.Generator(), shuffle=False)
-    capture.forward(_to_model(probe, dtype, device), probe=True)
+    capture.forward(_to_model(probe, dtype, device, input_format), probe=True)
     for size in (3, 4):
         try:
             probe = source.take(size, torch.Generator(), shuffle=False)
         except InsufficientSamplesError:  # only 2 samples (or 3) to probe with
             break
-        if capture.probe_again(_to_model(probe, dtype, device)):
+        if capture.probe_again(_to_model(probe, dtype, device, input_format)):
             break
 
     if not capture.infos:
