@@ -104,6 +104,7 @@ def test_bad_model_arguments():
         ({"activations": [nn.ReLU()]}, "pass ReLU, not an instance"),
         ({"activations": 5}, "nn.Module subclasses"),
         ({"svd_dtype": torch.float16}, "svd_dtype must be torch.float32 or torch.float64"),
+        ({"memory_format": "nhwc"}, "memory_format must be one of .'auto', 'channels_last', 'preserve'., got 'nhwc'"),
         ({"layers": [0, 2]}, "layers must be a glob pattern or a list of them"),
         ({"exclude": None}, "exclude must be a glob pattern"),
         ({"reinit": False, "init": "orthogonal"}, "init= with reinit=False would be ignored"),

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from near import InputError, ZeroMatrixWarning, effective_rank, effective_ranks
-from near.rank import singular_values
+from near.rank import gram_effective_ranks, singular_values
 
 finite = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
 matrices = st.integers(1, 8).flatmap(
@@ -130,3 +130,37 @@ def test_singular_values_work_in_a_forked_child_after_the_parent_used_its_thread
 def _child_singular_values() -> int:
     torch.set_num_threads(2)
     return len(singular_values(torch.randn(4, 5, 5)))
+
+
+# -- the Gram route NEAR takes: eigenvalues of AᵀA -------------------------------------------------------------
+
+
+def test_gram_route_gives_the_closed_forms():
+    rho = 0.3
+    circulant = torch.tensor(np.array([np.roll([1, rho, rho**2, rho], k) for k in range(4)]), dtype=torch.float64)
+    sigma = np.array([(1 + rho) ** 2, 1 - rho**2, 1 - rho**2, (1 - rho) ** 2])
+    p = sigma / sigma.sum()
+    u, v = torch.randn(6, 1, dtype=torch.float64), torch.randn(1, 6, dtype=torch.float64)
+    ranks = gram_effective_ranks(torch.stack([torch.eye(4, dtype=torch.float64), circulant])).tolist()
+    assert ranks == pytest.approx([4.0, math.exp(-(p * np.log(p)).sum())], rel=1e-12)
+    assert gram_effective_ranks((u @ v)[None]).item() == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1.0, 1e30, 1e300])
+def test_gram_route_matches_the_svd_at_any_scale(scale):
+    stack = torch.relu(torch.randn(20, 16, 16, dtype=torch.float64)) * scale  # float64 AᵀA alone would overflow
+    expected = effective_ranks(stack)
+    assert gram_effective_ranks(stack).numpy() == pytest.approx(expected, rel=1e-10)
+
+
+def test_gram_route_stays_within_float32_rounding_of_the_svd_on_rank_deficient_matrices():
+    # as a network computes them: in float32, so that the zero singular values are rounding noise already
+    low_rank = torch.randn(30, 64, 3) @ torch.randn(30, 3, 64)
+    nearly_rank_one = torch.randn(30, 10, 1) @ torch.randn(30, 1, 10) + 1e-6 * torch.randn(30, 10, 10)
+    for stack in (low_rank.double(), nearly_rank_one.double()):
+        assert gram_effective_ranks(stack).numpy() == pytest.approx(effective_ranks(stack), rel=1e-6)
+
+
+def test_gram_route_gives_nan_for_an_all_zero_matrix():
+    ranks = gram_effective_ranks(torch.stack([torch.zeros(3, 3), torch.eye(3)]).double())
+    assert math.isnan(ranks[0]) and ranks[1] == pytest.approx(3.0)

@@ -53,7 +53,9 @@ def test_each_fully_connected_layer_uses_exactly_its_first_n_samples():
         h1 = model[1](z1)
         z2 = model[2](model[1](model[0](x[:4])))
     expected = [near.effective_rank(z1), near.effective_rank(h1), near.effective_rank(z2)]
-    assert [layer.erank for layer in result.layers] == pytest.approx(expected, rel=1e-12)
+    # NEAR takes the singular values from Gram eigenvalues: z1 has rank 9 of 16, and its zero singular
+    # values come out as noise of 1e-8 of the largest (see near.rank.gram_effective_ranks)
+    assert [layer.erank for layer in result.layers] == pytest.approx(expected, rel=1e-8)
     assert [layer.size for layer in result.layers] == [16, 16, 4]
     assert result.batch_size == 16
 
@@ -244,6 +246,53 @@ def test_integer_inputs_reach_embedding_models_unchanged():
     model = nn.Sequential(nn.Embedding(50, 16), nn.Linear(16, 16), nn.ReLU())
     result = near.score(model, torch.randint(0, 50, (10, 6)), seed=0)
     assert [layer.size for layer in result.layers] == [16, 16, 16]
+
+
+class FormatSpy(nn.Module):
+    """A small CNN that appends to ``seen`` whether each input it gets is channels-last (NEAR scores a
+    copy: a list's ``append`` is shared by copies); ``flat_view`` flattens its feature maps with
+    ``.view``, which channels-last maps cannot take."""
+
+    def __init__(self, seen, flat_view=False):
+        super().__init__()
+        self.note, self.flat_view = seen.append, flat_view
+        self.conv, self.bn, self.fc = nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.Linear(8 * 6 * 6, 4)
+
+    def forward(self, x):
+        self.note(x.is_contiguous(memory_format=torch.channels_last))
+        h = torch.relu(self.bn(self.conv(x)))
+        return self.fc(h.view(len(h), -1) if self.flat_view else h.flatten(1))
+
+
+def test_cnn_inputs_go_channels_last_on_the_cpu_with_the_same_score():
+    x, seen = torch.randn(20, 3, 6, 6), []
+    preserved = near.score(FormatSpy(seen), x, repetitions=3, seed=0, memory_format="preserve")
+    assert len(seen) == 2 + 3 and not any(seen)  # two probe passes and one per repetition
+    for memory_format in ("auto", "channels_last"):
+        seen.clear()
+        result = near.score(FormatSpy(seen), x, repetitions=3, seed=0, memory_format=memory_format)
+        assert len(seen) == 5 and all(seen)
+        assert result.scores == pytest.approx(preserved.scores, rel=1e-5)
+        assert [layer.name for layer in result.layers] == [layer.name for layer in preserved.layers]
+    assert x.is_contiguous()  # the caller's tensor is left as it was
+
+
+def test_a_model_that_cannot_take_channels_last_inputs_gets_them_as_given():
+    x, seen = torch.randn(20, 3, 6, 6), []
+    result = near.score(FormatSpy(seen, flat_view=True), x, repetitions=2, seed=0)
+    assert seen == [True, False, False, False, False]  # one failed probe pass, then every pass as given
+    as_given = near.score(FormatSpy([], flat_view=True), x, repetitions=2, seed=0, memory_format="preserve")
+    assert result.scores.tolist() == as_given.scores.tolist()
+    with pytest.raises(near.errors.ModelError, match="view size is not compatible"):
+        near.score(FormatSpy([], flat_view=True), x, seed=0, memory_format="channels_last")
+
+
+def test_inputs_of_models_without_2d_convolutions_are_left_as_given():
+    seen = []
+    spy = FormatSpy(seen)
+    spy.conv, spy.bn, spy.fc = nn.Identity(), nn.BatchNorm2d(3), nn.Linear(3 * 36, 4)
+    near.score(spy, torch.randn(20, 3, 6, 6), seed=0)
+    assert len(seen) == 3 and not any(seen)
 
 
 # -- seeds, repetitions, initialisation ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ import torch
 
 from .errors import InputError, ZeroMatrixWarning
 
-__all__ = ["effective_rank", "effective_ranks", "erank_from_singular_values", "singular_values"]
+__all__ = ["effective_rank", "effective_ranks", "erank_from_singular_values", "gram_effective_ranks", "singular_values"]
 
 
 def erank_from_singular_values(singular_values: torch.Tensor) -> torch.Tensor:
@@ -27,7 +27,29 @@ def erank_from_singular_values(singular_values: torch.Tensor) -> torch.Tensor:
 
 
 def singular_values(stack: torch.Tensor) -> torch.Tensor:
-    """``torch.linalg.svdvals`` of a stack ``(..., m, n)``, its matrices shared among torch's CPU threads.
+    """``torch.linalg.svdvals`` of a stack ``(..., m, n)``, its matrices shared among torch's CPU threads."""
+    return _per_matrix(torch.linalg.svdvals, stack)
+
+
+def gram_effective_ranks(stack: torch.Tensor) -> torch.Tensor:
+    """Effective ranks of a float64 stack ``(..., n, n)`` from the eigenvalues of each Gram matrix ``AᵀA``
+    (the squared singular values); NaN where a matrix is all zero.
+
+    About twice as fast as an SVD at NEAR's sizes (up to 64 × 64 on a CPU). Each matrix is first divided by
+    its largest entry (the effective rank does not change), so ``AᵀA`` can neither overflow nor underflow.
+    Squaring costs the smallest singular values accuracy: below about 1e-7 of the largest they come out
+    as noise of that size. The effective rank moves by at most a few 1e-7 of itself (nearly rank-1
+    matrices), less than float32 rounding of the matrix itself moves it (a few 1e-6).
+    """
+    scale = stack.abs().amax(dim=(-2, -1), keepdim=True)
+    unit = stack / torch.where(scale > 0, scale, torch.ones_like(scale))
+    eigenvalues = _per_matrix(torch.linalg.eigvalsh, unit.mT @ unit)
+    return erank_from_singular_values(eigenvalues.clamp_min(0).sqrt())
+
+
+def _per_matrix(function, stack: torch.Tensor) -> torch.Tensor:
+    """``function`` (a LAPACK routine of the matrices of a stack, returning a vector each) with the matrices
+    shared among torch's CPU threads.
 
     LAPACK solves a batch one matrix after the other on one thread, so with several threads the stack is
     split into one chunk per thread (each matrix's values are bit for bit the same).
@@ -35,9 +57,9 @@ def singular_values(stack: torch.Tensor) -> torch.Tensor:
     threads = torch.get_num_threads()
     count = stack[..., 0, 0].numel()
     if threads < 2 or count < 2 or stack.device.type != "cpu":
-        return torch.linalg.svdvals(stack)
+        return function(stack)
     chunks = stack.reshape(count, *stack.shape[-2:]).chunk(min(threads, count))
-    values = torch.cat(list(_pool(os.getpid(), threads).map(torch.linalg.svdvals, chunks)))
+    values = torch.cat(list(_pool(os.getpid(), threads).map(function, chunks)))
     return values.reshape(*stack.shape[:-2], values.shape[-1])
 
 

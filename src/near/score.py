@@ -2,7 +2,8 @@
 
 One repetition = a freshly initialised model (with the user's scheme) + a fresh draw of samples
 + **one** forward pass with exactly as many samples as the widest layer needs; every layer's
-matrix is copied out as the pass goes, and all SVDs of the repetition are batched by size.
+matrix is copied out as the pass goes, and the repetition's effective ranks are computed in one
+batch per matrix size.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from .errors import (
 from .inits import InitFn, bind_init, get_init, non_default_layers
 from .inputs import SampleSource
 from .options import activation_classes, check_flags, check_options, glob_patterns, torch_device
-from .rank import erank_from_singular_values, singular_values
+from .rank import erank_from_singular_values, gram_effective_ranks, singular_values
 from .result import LayerScore, NearResult, _std
 from .rng import isolated_rng
 from .spec import call_factory
@@ -115,7 +116,9 @@ def score(
         Where the neurons are in 3-D outputs: ``"auto"`` (from the module type: Conv1d/BatchNorm1d →
         channels first, Linear/attention/LayerNorm → channels last), ``"channels_first"``, ``"channels_last"``.
     svd_dtype
-        Precision of the singular value decompositions: ``torch.float64`` (default) or ``torch.float32``.
+        Precision of the singular values: ``torch.float64`` (default; as the square roots of the eigenvalues
+        of each matrix's Gram matrix, see :func:`near.rank.gram_effective_ranks`) or ``torch.float32``
+        (an SVD in float32).
     device
         Where to run; default: the model's device.
     memory_format
@@ -429,7 +432,7 @@ def _shorten(names: Sequence[str], limit: int = 12) -> str:
 def _effective_ranks(
     matrices: dict[str, torch.Tensor], svd_dtype: torch.dtype, nonfinite: str, skipped: dict[str, str]
 ) -> dict[str, float]:
-    """Effective rank of every matrix, one batched SVD per matrix size.
+    """Effective rank of every matrix, one batched eigenvalue (or SVD) call per matrix size.
 
     All-zero matrices count 0 (with a warning); matrices with NaN/inf raise or, with
     ``nonfinite="warn"``, are excluded (with a warning) and noted in ``skipped``.
@@ -455,7 +458,10 @@ def _effective_ranks(
             )
             skipped.update(dict.fromkeys(bad, "NaN or infinite activations"))
             names, stack = [n for n, ok in zip(names, finite.tolist()) if ok], stack[finite]
-        values = erank_from_singular_values(singular_values(stack)).tolist()
+        if svd_dtype == torch.float64:
+            values = gram_effective_ranks(stack).tolist()
+        else:
+            values = erank_from_singular_values(singular_values(stack)).tolist()
         ranks.update(zip(names, values))
     zero = [name for name, value in ranks.items() if np.isnan(value)]
     if zero:
