@@ -63,22 +63,26 @@ def square_block(output: torch.Tensor, layout: Layout, generator: torch.Generato
         unit = layout.start_unit
         starts = max(1, min((rows - n) // unit + 1, rows // unit - 1))
         start = unit * int(torch.randint(starts, (1,), generator=generator))
-    if output.dim() == 2:
-        return output[:n].clone()
-    if layout.samples_needed == 1:
-        return _block_of_one_sample(output[0], layout, start)
-    part = output[: layout.samples_needed]
-    if layout.channels_first:
-        part = part.transpose(1, -1)
-    return part.reshape(-1, n)[start : start + n].clone()
+    return _block_rows(output, layout, start).clone(memory_format=torch.contiguous_format).view(n, n)
 
 
-def _block_of_one_sample(sample: torch.Tensor, layout: Layout, start: int) -> torch.Tensor:
-    """Rows ``start … start + n`` of one sample's ``positions × neurons`` matrix, from the slices of its
-    leading position axis that hold them."""
+def _block_rows(output: torch.Tensor, layout: Layout, start: int) -> torch.Tensor:
+    """Rows ``start … start + n`` of the layer's ``positions × neurons`` matrix: a view of ``output`` where
+    they are the leading-axis slices of one sample (or part of one slice), else a copy."""
     n = layout.neurons
-    grid = sample.transpose(0, -1) if layout.channels_first else sample  # (leading positions, …, neurons)
+    if output.dim() == 2:
+        return output[:n]
+    if layout.samples_needed > 1:
+        part = output[: layout.samples_needed]
+        if layout.channels_first:
+            part = part.transpose(1, -1)
+        return part.reshape(-1, n)[start : start + n]
+    grid = output[0].transpose(0, -1) if layout.channels_first else output[0]  # (leading positions, …, neurons)
     per_slice = layout.rows_per_sample // grid.shape[0]
-    first, end = start // per_slice, -(-(start + n) // per_slice)
-    offset = start - first * per_slice
-    return grid[first:end].reshape(-1, n)[offset : offset + n].clone()
+    first, offset = divmod(start, per_slice)
+    if offset + n <= per_slice:  # inside one slice
+        return grid[first].reshape(per_slice, n)[offset : offset + n]
+    end = -(-(start + n) // per_slice)
+    if offset == 0 and (end - first) * per_slice == n:  # whole slices
+        return grid[first:end]
+    return grid[first:end].reshape(-1, n)[offset : offset + n]

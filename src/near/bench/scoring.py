@@ -3,7 +3,8 @@
 A score depends only on (seed, architecture, proxy, options) — given the run's setup (space, images,
 classes): the network is built under a seed derived from (seed, architecture key) alone, and the
 proxies run under another seed derived the same way (:func:`arch_seed`, SHA-256 — never Python's
-salted ``hash``). So any executor, in any process or on any machine, computes the same values.
+salted ``hash``). So any executor, in any process or on any machine, computes the same values (to float
+rounding: with another torch thread count NEAR's BatchNorm sums, and so the last digits, can differ).
 
 Everything here is picklable and importable without Ray: a :class:`Job` (what every task shares) is
 sent to each worker once, a :class:`Task` per architecture, and an :class:`Outcome` comes back.
