@@ -60,3 +60,14 @@ def test_the_block_is_a_copy_not_a_view():
     block = square_block(output, layout_of(output, False), None)
     output.zero_()
     assert block.abs().sum() > 0
+
+
+def test_the_block_does_not_depend_on_the_memory_layout():
+    for shape in [(2, 16, 32, 32), (2, 64, 8, 8), (3, 20, 3, 3), (2, 3, 6, 5)]:
+        output = torch.randn(shape)
+        layout = layout_of(output, channels_first=True)
+        channels_last = output.contiguous(memory_format=torch.channels_last)
+        for seed in range(5):
+            a = square_block(output, layout, torch.Generator().manual_seed(seed))
+            b = square_block(channels_last, layout, torch.Generator().manual_seed(seed))
+            assert torch.equal(a, b) and b.is_contiguous()
