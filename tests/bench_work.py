@@ -7,6 +7,7 @@ import csv
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,7 +52,7 @@ def assert_same_scores(csv_a, csv_b):
     Runs with other torch thread counts (the serial executor uses every core, a worker one) differ in the
     last digits: BatchNorm on channels-last maps splits its sums among the threads.
     """
-    rows_a, rows_b = (list(csv.reader(open(path, newline=""))) for path in (csv_a, csv_b))
+    rows_a, rows_b = (list(csv.reader(Path(path).read_text().splitlines())) for path in (csv_a, csv_b))
     assert len(rows_a) == len(rows_b)
     for row_a, row_b in zip(rows_a, rows_b):
         assert [_number_or_text(cell) for cell in row_a] == [_number_or_text(cell, approx=True) for cell in row_b]
