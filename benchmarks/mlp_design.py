@@ -27,9 +27,10 @@ from torch import nn
 
 import near
 from near.data import load_data
-from near.plots import plot_near_vs_loss
-from near.selection import build_mlp, resolve_init
-from near.sizing import SizingWarning, default_widths, layer_relative_scores, verify_sizes
+from near.mlp import sizing
+from near.mlp.build import build_mlp, resolve_init
+from near.mlp.plots import plot_near_vs_loss
+from near.mlp.sizing import SizingWarning, default_widths, layer_relative_scores, verify_sizes
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NEAR_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -70,7 +71,7 @@ def naive_sizing(x: torch.Tensor, hidden_layers: int, repetitions: int) -> list[
 
 def speed(args) -> dict:
     x = mnist().x
-    r = near.sizing.DEFAULT_REPETITIONS
+    r = sizing.DEFAULT_REPETITIONS
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SizingWarning)
         after, result = timed(lambda: near.estimate_layer_sizes(x, 2, seed=0), args.repeat)
@@ -202,7 +203,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=5, help="training seeds (table8, table6)")
     parser.add_argument("--repetitions", type=int, default=32, help="NEAR repetitions per cell (table8)")
-    parser.add_argument("--size-repetitions", type=int, default=near.sizing.DEFAULT_REPETITIONS)
+    parser.add_argument("--size-repetitions", type=int, default=sizing.DEFAULT_REPETITIONS)
     parser.add_argument("--repeat", type=int, default=3, help="timing repeats (speed)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     args = parser.parse_args()

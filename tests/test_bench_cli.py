@@ -70,7 +70,7 @@ def test_proxy_options_and_all(files, tmp_path):
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["options"]["nwot"] == {"batch_size": 8, "hooks": "relu"}
     assert "--option nwot.batch_size=8 --option nwot.hooks=relu" in record["command"]
-    assert cli._proxy_list(None, None, "all") == near.proxies.available()
+    assert cli.bench._proxy_list(None, None, "all") == near.proxies.available()
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 import near
 from near import cli
+from near.cli import score as score_command_module
 from near.data import BUILTIN_DATASETS, load_data
 from near.models import mlp
 
@@ -115,7 +116,7 @@ def test_options_reach_near_score(runner, monkeypatch):
         seen.update(options, inputs=inputs)
         return near.score(model, inputs, **options)
 
-    monkeypatch.setattr(cli, "score", spy)
+    monkeypatch.setattr(score_command_module, "score", spy)
     args = [
         "score",
         SMALL,
@@ -159,8 +160,9 @@ def test_options_reach_near_score(runner, monkeypatch):
 @pytest.mark.parametrize(("extra", "progress"), [((), True), (("--json",), False)])
 def test_progress_bar_only_on_a_terminal_without_json(runner, monkeypatch, extra, progress):
     seen = {}
-    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
-    monkeypatch.setattr(cli, "score", lambda model, inputs, **options: seen.update(options) or api_score("iris"))
+    monkeypatch.setattr(score_command_module, "stderr_is_terminal", lambda: True)
+    fake = lambda model, inputs, **options: seen.update(options) or api_score("iris")  # noqa: E731
+    monkeypatch.setattr(score_command_module, "score", fake)
     assert invoke(runner, "score", SMALL, "-d", "iris", *extra).exit_code == 0
     assert seen["progress"] is progress
 

@@ -13,7 +13,9 @@ from torch import nn
 import near
 from near.data import load_data
 from near.errors import OptionError
-from near.selection import SelectionRow, _rank, build_mlp, resolve_activation, resolve_init
+from near.mlp.activations import STanh
+from near.mlp.build import build_mlp, resolve_activation, resolve_init
+from near.mlp.selection import SelectionRow, _rank
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +87,7 @@ def test_user_activation_and_init_function_and_a_cell_with_nan(digits):
     result = near.select(
         digits.x,
         (16,),
-        activations=[nn.ELU, near.activations.STanh(), Blowup],
+        activations=[nn.ELU, STanh(), Blowup],
         inits=[tiny_normal, "orthogonal"],
         repetitions=2,
     )

@@ -11,20 +11,13 @@ import torch
 from torch import nn
 
 import near
-from near import plots
 from near.data import load_data
 from near.errors import InsufficientSamplesError, OptionError
-from near.selection import resolve_init
-from near.sizing import (
-    FitError,
-    SizingWarning,
-    default_widths,
-    draw_repetition,
-    fit_power_law,
-    layer_relative_scores,
-    power_law,
-    size_from_fit,
-)
+from near.mlp import plots, sizing
+from near.mlp.activations import STanh
+from near.mlp.build import resolve_init
+from near.mlp.powerlaw import FitError, fit_power_law, power_law, size_from_fit
+from near.mlp.sizing import SizingWarning, default_widths, draw_repetition, layer_relative_scores
 
 SMALL = (8, 16, 32, 64, 128)
 
@@ -77,7 +70,7 @@ def test_rising_relative_scores_are_flagged_as_a_poor_fit():
     """Relative scores that grow with width are no power-law decay: the estimate comes with a warning."""
     widths = (8, 16, 32, 64, 128)
     rising = np.tile(power_law(np.array(widths), 0.5, 0.5, 1.2), (2, 1))
-    estimate = near.sizing._estimate(1, widths, rising, (), 0.005)
+    estimate = sizing._estimate(1, widths, rising, (), 0.005)
     assert any("fits the relative scores poorly" in w for w in estimate.warnings)
 
 
@@ -193,8 +186,8 @@ def test_estimate_outside_the_candidate_range_is_warned_with_a_remedy():
 
 
 def test_poor_fit_and_log_like_fit_are_warned(digits, monkeypatch):
-    monkeypatch.setattr(near.sizing, "POOR_FIT_NRMSE", 0.0)
-    monkeypatch.setattr(near.sizing, "LOG_LIKE_GAMMA", 10.0)
+    monkeypatch.setattr(sizing, "POOR_FIT_NRMSE", 0.0)
+    monkeypatch.setattr(sizing, "LOG_LIKE_GAMMA", 10.0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         near.estimate_layer_sizes(digits, 1, widths=SMALL, repetitions=2, seed=0)
@@ -213,7 +206,7 @@ def test_custom_activation_and_init_function(digits):
                 nn.init.normal_(m.weight, std=1 / math.sqrt(m.in_features))
 
     result = near.estimate_layer_sizes(
-        digits, 1, widths=SMALL, repetitions=1, activation=near.activations.STanh, init=scaled_normal, **quiet()
+        digits, 1, widths=SMALL, repetitions=1, activation=STanh, init=scaled_normal, **quiet()
     )
     assert (result.activation, result.init) == ("STanh", "scaled_normal")
     assert len(calls) == len(SMALL)  # an opaque init function: every width is built, never sliced

@@ -13,8 +13,8 @@ from torch import nn
 import near
 from near.data import load_data
 from near.errors import ModelError, OptionError
-from near.selection import build_mlp
-from near.training import spearman, split_indices, train_classifier
+from near.mlp.build import build_mlp
+from near.mlp.training import spearman, split_indices, train_classifier
 
 FAST = {"max_epochs": 8, "patience": 3, "lr": 0.01}
 

@@ -22,11 +22,20 @@ from .errors import (
     TableWarning,
     ZeroMatrixWarning,
 )
+from .mlp import (
+    FitError,
+    LayerSizeEstimate,
+    SelectionResult,
+    SelectionRow,
+    SizingResult,
+    SizingWarning,
+    estimate_layer_sizes,
+    select,
+    verify_sizes,
+)
 from .rank import effective_rank, effective_ranks
 from .result import LayerScore, NearResult
 from .score import score
-from .selection import SelectionResult, SelectionRow, select
-from .sizing import FitError, LayerSizeEstimate, SizingResult, SizingWarning, estimate_layer_sizes, verify_sizes
 
 __version__ = "0.1.0"
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from .activations import ACTIVATIONS
 from .errors import OptionError
+from .mlp.activations import ACTIVATIONS
 
 DEFAULT_CLASSES = 10
 

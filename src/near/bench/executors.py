@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import pickle
 import signal
 import sys
@@ -28,29 +27,17 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from multiprocessing.connection import wait
 
 import torch
 
 from ..errors import ExecutorError, OptionError
-from .scoring import Job, Outcome, Task
+from .scoring import Job, Outcome, Task, Work, cpu_count
 
 __all__ = ["EXECUTORS", "ProcessExecutor", "SerialExecutor", "Work", "cpu_count", "make_executor"]
 
 EXECUTORS = ("processes", "serial", "ray")
-
-#: What an executor runs for each task (normally :func:`~near.bench.scoring.score_task`).
-Work = Callable[[Job, Task], Outcome]
-
-
-def cpu_count() -> int:
-    """The cores this process may run on (its affinity, not the machine's total)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
 
 def make_executor(
     name: str = "processes",

@@ -31,8 +31,7 @@ from typing import Any
 import torch
 
 from ..errors import ExecutorError, OptionError
-from .executors import Work, cpu_count
-from .scoring import SETUP_ERRORS, Job, Outcome, Task
+from .scoring import SETUP_ERRORS, Job, Outcome, Task, Work, cpu_count
 
 try:
     import ray

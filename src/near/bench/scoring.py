@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from ..rng import isolated_rng
 from .images import ImageSample
 from .tables import Row
 
-__all__ = ["Job", "Outcome", "Task", "arch_seed", "score_architecture", "score_task"]
+__all__ = ["Job", "Outcome", "Task", "Work", "arch_seed", "cpu_count", "score_architecture", "score_task"]
 
 #: Errors that mean the run is set up wrongly (an option value, a proxy, the data): they stop the run
 #: instead of being recorded as one architecture's failure.
@@ -119,3 +120,15 @@ def score_task(job: Job, task: Task) -> Outcome:
             return Outcome.failed(task, f"{type(error).__name__}: {error}")
     caught = tuple((warning.category.__name__, str(warning.message)) for warning in seen)
     return Outcome(task, {name: (float(v), v.reason, v.seconds) for name, v in values.items()}, caught)
+
+
+#: What an executor runs for each task (normally :func:`score_task`).
+Work = Callable[[Job, Task], Outcome]
+
+
+def cpu_count() -> int:
+    """The cores this process may run on (its affinity, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

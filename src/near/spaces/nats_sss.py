@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import ArchitectureError
-from . import Space, _check_classes, _check_count, register
 from ._ops import CellNetwork, network_parameters, parse_arch
+from ._registry import Space, _check_classes, _check_count, register
 
 __all__ = ["NATSSSS", "DynamicShapeTinyNet"]
 

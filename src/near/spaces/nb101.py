@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ..errors import ArchitectureError
-from . import Space, _check_classes, _check_count, register
+from ._registry import Space, _check_classes, _check_count, register
 
 __all__ = ["NB101", "Cell", "ConvBnRelu", "NB101Cell", "NB101Network", "compute_vertex_channels"]
 

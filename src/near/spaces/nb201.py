@@ -13,8 +13,8 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from . import Space, _check_classes, _check_count, register
 from ._ops import OPS, CellNetwork, Genotype, format_arch, network_parameters, parse_arch
+from ._registry import Space, _check_classes, _check_count, register
 
 __all__ = ["NB201", "TinyNetwork"]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import new_folder, write_atomic
-from .errors import OptionError
+from .._files import new_folder, write_atomic
+from ..errors import OptionError
 
 
 def _figure(width: float = 5.5, height: float = 4.0):
@@ -42,8 +42,8 @@ def _save(figure, path: str | Path) -> Path:
 
 def plot_layer_fit(estimate, path: str | Path) -> Path:
     """Relative score vs width with error bars, the prepended (1, 1), the fitted power law and the estimate
-    (the paper's Fig. A.4). ``estimate`` is a :class:`near.sizing.LayerSizeEstimate`."""
-    from .sizing import power_law
+    (the paper's Fig. A.4). ``estimate`` is a :class:`near.mlp.sizing.LayerSizeEstimate`."""
+    from .powerlaw import power_law
 
     figure, ax = _figure()
     widths = np.asarray(estimate.widths, dtype=float)

@@ -28,11 +28,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import ModelError, OptionError
-from .inits import InitFn, get_init
-from .result import _std
-from .rng import isolated_rng
-from .spec import call_factory
+from ..errors import ModelError, OptionError
+from ..inits import InitFn, get_init
+from ..result import _std
+from ..rng import isolated_rng
+from ..spec import call_factory
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,140 @@
+"""Option callbacks and options shared by several ``near`` commands."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+import torch
+
+from ..data import load_data
+from ..errors import NearError
+
+
+def device(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError) as error:
+        raise click.BadParameter(f"{value!r} is not a torch device ({error})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise click.BadParameter(f"{value!r}: CUDA is not available on this machine")
+    return value
+
+
+def int_list(minimum: int = 1):
+    """A callback: ``"8,16,32"`` → ``(8, 16, 32)``; anything else is a usage error naming the option."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+        if value is None:
+            return None
+        try:
+            numbers = tuple(int(part) for part in value.split(",") if part.strip())
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a comma-separated list of integers, e.g. 8,16,32") from None
+        if not numbers or min(numbers) < minimum:
+            raise click.BadParameter(f"{value!r}: give integers of at least {minimum}, separated by commas")
+        return numbers
+
+    return callback
+
+
+def float_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        numbers = tuple(float(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers, e.g. 0.5,1,2") from None
+    if not numbers or min(numbers) <= 0:
+        raise click.BadParameter(f"{value!r}: give positive numbers, e.g. 0.5,1,2")
+    return numbers
+
+
+def name_list(resolve):
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        names = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        try:
+            for name in names:
+                resolve(name)
+        except NearError as error:
+            raise click.BadParameter(str(error)) from None
+        if not names or len(set(names)) != len(names):
+            raise click.BadParameter(f"{value!r}: give distinct names separated by commas")
+        return names
+
+    return callback
+
+
+def single_name(resolve):
+    names = name_list(resolve)
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        checked = names(ctx, param, value)
+        if checked is not None and len(checked) != 1:
+            raise click.BadParameter(f"{value!r}: give one name")
+        return None if checked is None else checked[0]
+
+    return callback
+
+
+def plot_destination(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Reject a plot destination that cannot be written before anything is computed (not after minutes of
+    training): the nearest existing folder on its path must be a writable directory."""
+    if value is None:
+        return None
+    path = Path(value).absolute()
+    existing = next(p for p in (path.parent, *path.parent.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        what = "a file, not a folder" if not existing.is_dir() else "not writable"
+        raise click.BadParameter(f"{value!r} cannot be written: {existing} is {what}; choose another place")
+    return value
+
+
+def load_data_or_exit(data_spec: str, needs_labels: bool):
+    try:
+        data = load_data(data_spec)
+    except NearError as error:
+        raise click.ClickException(str(error)) from None
+    if needs_labels and data.y is None:
+        raise click.ClickException(
+            f"--verify trains the networks and needs labels (classes or regression targets), but {data_spec} has "
+            "none; use a .npz with 'labels'/'y' or a .csv with a label column"
+        )
+    return data
+
+
+DATA_OPTION = click.option(
+    "--data",
+    "-d",
+    "data_spec",
+    required=True,
+    metavar="DATA",
+    help="A built-in dataset (see `near datasets`) or a .npz, .npy or .csv file.",
+)
+
+
+OUTPUTS_OPTION = click.option(
+    "--outputs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Output layer width. Default: classes in DATA (regression targets: their number per sample), else 10.",
+)
+
+
+SEEDS_OPTION = click.option(
+    "--seeds",
+    "training_seeds",
+    callback=int_list(0),
+    default="0,1,2",
+    show_default=True,
+    metavar="S1,S2,…",
+    help="Training seeds for --verify (non-negative integers).",
+)
+
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON object and nothing else.")
