@@ -85,6 +85,8 @@ def check_store(out: Path) -> int:
     """The store is whole: integrity ok, each architecture with all its proxies or none; returns the values."""
     with sqlite3.connect(out / "results.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'results'").fetchone():
+            return 0  # killed between creating the file and its tables (a loaded machine starts slowly)
         per_arch = db.execute("SELECT COUNT(*) FROM results GROUP BY arch, seed").fetchall()
     assert all(count == (3,) for count in per_arch)
     return 3 * len(per_arch)
