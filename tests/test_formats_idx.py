@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from formats_data import idx_bytes, write_idx
+from near.data import load_data
 from near.errors import DataError
 from near.formats import read_idx
+from near.formats.idx import find_idx_split, read_idx_folder
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32", "float32", "float64"])
@@ -71,3 +73,61 @@ def test_fashion_mnist_as_published(shared_data):
         read_idx(folder / "t10k-labels-idx1-ubyte.gz"),
     )
     assert test_images.shape == (10000, 28, 28) and np.bincount(test_labels).tolist() == [1000] * 10
+
+
+def _mnist_folder(folder, suffix=".gz", prefix=""):
+    rng = np.random.default_rng(1)
+    images = {split: rng.integers(0, 256, (n, 4, 3), dtype=np.uint8) for split, n in (("train", 6), ("t10k", 2))}
+    labels = {"train": np.array([0, 1, 2, 0, 1, 2], np.uint8), "t10k": np.array([1, 1], np.uint8)}
+    folder.mkdir(exist_ok=True)
+    for split in images:
+        write_idx(folder / f"{prefix}{split}-images-idx3-ubyte{suffix}", images[split])
+        write_idx(folder / f"{prefix}{split}-labels-idx1-ubyte{suffix}", labels[split])
+    return images["train"], labels["train"]
+
+
+@pytest.mark.parametrize(("suffix", "prefix"), [(".gz", ""), ("", ""), (".gz", "emnist-letters-")])
+def test_a_folder_reads_as_its_training_split(tmp_path, suffix, prefix):
+    images, labels = _mnist_folder(tmp_path / "mnist", suffix, prefix)
+    data = load_data(str(tmp_path / "mnist"))
+    assert data.x.shape == (6, 1, 4, 3) and data.name == "mnist"  # grey images gain a channel axis
+    np.testing.assert_allclose(data.x[:, 0].numpy(), images / 255, rtol=1e-6)
+    assert data.y.tolist() == labels.tolist() and data.num_classes == 3
+
+
+def test_a_single_images_file_is_unlabelled_samples(tmp_path):
+    images, _ = _mnist_folder(tmp_path)
+    data = load_data(str(tmp_path / "train-images-idx3-ubyte.gz"))
+    assert data.y is None and data.x.shape == (6, 1, 4, 3)
+    np.testing.assert_allclose(data.x[:, 0].numpy(), images / 255, rtol=1e-6)
+
+
+def test_plain_file_is_preferred_to_its_gz_twin(tmp_path):
+    images, labels = _mnist_folder(tmp_path, ".gz")
+    write_idx(tmp_path / "train-images-idx3-ubyte", images[::-1].copy())
+    assert find_idx_split(tmp_path, "train", "images").name == "train-images-idx3-ubyte"
+    np.testing.assert_array_equal(read_idx_folder(tmp_path)[0], images[::-1])
+
+
+def test_folder_errors_name_what_is_missing_or_ambiguous(tmp_path):
+    _mnist_folder(tmp_path / "a")
+    (tmp_path / "a" / "train-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError, match="no train-labels-idx1-ubyte"):
+        load_data(str(tmp_path / "a"))
+    _mnist_folder(tmp_path / "b", prefix="emnist-letters-")
+    _mnist_folder(tmp_path / "b", prefix="emnist-digits-")
+    with pytest.raises(DataError, match="several IDX train images files"):
+        load_data(str(tmp_path / "b"))
+    _mnist_folder(tmp_path / "c")
+    write_idx(tmp_path / "c" / "train-labels-idx1-ubyte.gz", np.zeros(5, np.uint8))
+    with pytest.raises(DataError, match="5 labels for 6 samples"):
+        load_data(str(tmp_path / "c"))
+    (tmp_path / "d").mkdir()
+    with pytest.raises(DataError, match="directory holding no dataset"):
+        load_data(str(tmp_path / "d"))
+
+
+def test_fashion_mnist_folder_as_data(shared_data):
+    data = load_data(str(shared_data / "fashion-mnist"))
+    assert data.x.shape == (60000, 1, 28, 28) and data.num_classes == 10
+    assert float(data.x.mean()) == pytest.approx(0.2860, abs=5e-5)

@@ -1,4 +1,4 @@
-"""Sample data for the command line: a few built-in datasets and ``.npz`` / ``.npy`` / ``.csv`` files.
+"""Sample data for the command line: a few built-in datasets, and the files and folders of :mod:`near.formats`.
 
 The built-ins ship inside scikit-learn, so nothing is downloaded at run time. Everything is returned
 as float32 features plus, when there are any, int64 class labels or float32 regression targets (labels
@@ -7,7 +7,6 @@ that are not all whole numbers), ready to pass to :func:`near.score`.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 from .errors import DataError
+from .formats.samples import FILE_FORMATS, FOLDER_FORMATS, read_samples
 
 BUILTIN_DATASETS: dict[str, str] = {
     "digits": "1,797 handwritten digits, 8x8 grey images as (N, 1, 8, 8) in [0, 1], 10 classes (scikit-learn)",
@@ -23,9 +23,6 @@ BUILTIN_DATASETS: dict[str, str] = {
     "wine": "178 wines, 13 standardised features, 3 classes (scikit-learn)",
     "breast_cancer": "569 breast tumours, 30 standardised features, 2 classes (scikit-learn)",
 }
-FILE_SUFFIXES = (".npz", ".npy", ".csv")
-LABEL_COLUMNS = ("label", "labels", "y", "target", "class")
-_NPZ_KEYS = (("images", "labels"), ("x", "y"))
 
 
 @dataclass(frozen=True)
@@ -69,11 +66,13 @@ class LoadedData:
 
 
 def load_data(spec: str) -> LoadedData:
-    """Load a built-in dataset by name (see ``BUILTIN_DATASETS``) or a ``.npz``, ``.npy`` or ``.csv`` file.
+    """Load a built-in dataset by name (see ``BUILTIN_DATASETS``), or a file or folder of :mod:`near.formats`.
 
     Files: ``.npz`` with arrays ``images`` (and optionally ``labels``) or ``x`` (and ``y``); ``.npy``
     with features only; ``.csv`` of numbers, with an optional header row where a column named
-    ``label``, ``labels``, ``y``, ``target`` or ``class`` holds the labels. uint8 arrays are images
+    ``label``, ``labels``, ``y``, ``target`` or ``class`` holds the labels; an IDX file
+    (``…-idx3-ubyte[.gz]``, unlabelled). Folders are read as their training split: an MNIST-style
+    folder (``train-images-idx3-ubyte[.gz]`` with ``train-labels-idx1-ubyte[.gz]``). uint8 arrays are images
     and are scaled to [0, 1]; a ``(N, H, W)`` uint8 array gains a channel axis, ``(N, 1, H, W)``, as
     convolutions expect. Other numbers are only cast to float32.
 
@@ -92,19 +91,9 @@ def load_data(spec: str) -> LoadedData:
             raise DataError(f"data file not found: {spec}")
         raise DataError(
             f"unknown dataset {spec!r}; built-in datasets are {', '.join(BUILTIN_DATASETS)} "
-            f"(a path to a {', '.join(FILE_SUFFIXES)} file is also accepted)"
+            f"(a path to {FILE_FORMATS}, or to {FOLDER_FORMATS}, is also accepted)"
         )
-    if path.is_dir():
-        raise DataError(f"{spec} is a directory; pass a {', '.join(FILE_SUFFIXES)} file")
-    readers: dict[str, Callable[[Path], tuple[np.ndarray, np.ndarray | None]]] = {
-        ".npz": _read_npz,
-        ".npy": _read_npy,
-        ".csv": _read_csv,
-    }
-    reader = readers.get(path.suffix.lower())
-    if reader is None:
-        raise DataError(f"unsupported data file {spec}: expected a {', '.join(FILE_SUFFIXES)} file")
-    x, y = reader(path)
+    x, y = read_samples(path)
     return _finish(x, y, path.name)
 
 
@@ -145,65 +134,6 @@ def _labels(y: np.ndarray, n: int, name: str) -> np.ndarray:
             f"got dtype {y.dtype}{' with NaN or infinite values' if y.dtype.kind == 'f' else ''}"
         )
     return y.astype(np.int64)
-
-
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except Exception as error:
-        raise DataError(f"could not read {path}: {error}") from error
-    for features, labels in _NPZ_KEYS:
-        if features in arrays:
-            return arrays[features], arrays.get(labels)
-    expected = " or ".join(f"{features!r} (with optional {labels!r})" for features, labels in _NPZ_KEYS)
-    raise DataError(f"{path} has arrays {sorted(arrays)}; expected {expected}")
-
-
-def _read_npy(path: Path) -> tuple[np.ndarray, None]:
-    try:
-        return np.load(path, allow_pickle=False), None
-    except Exception as error:
-        raise DataError(f"could not read {path}: {error}") from error
-
-
-def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """Numbers only, one sample per row; the header (if any) may name a label column."""
-    with path.open(newline="") as file:
-        rows = [row for row in csv.reader(file) if any(cell.strip() for cell in row)]
-    if not rows:
-        raise DataError(f"{path}: the data is empty (no rows)")
-    header = rows[0] if not all(map(_is_number, rows[0])) else None
-    body = rows[1:] if header else rows
-    if not body:
-        raise DataError(f"{path}: the data is empty (a header but no rows)")
-    width = len(rows[0])
-    label_column = None
-    if header:
-        names = [cell.strip().lower() for cell in header]
-        label_column = next((i for i, name in enumerate(names) if name in LABEL_COLUMNS), None)
-    for number, row in enumerate(body, start=2 if header else 1):
-        if len(row) != width:
-            raise DataError(f"{path}, line {number}: {len(row)} cells where the first row has {width}")
-        for column, cell in enumerate(row):
-            if column != label_column and not _is_number(cell):
-                where = repr(header[column]) if header else str(column + 1)
-                raise DataError(f"{path}, line {number}, column {where}: {cell!r} is not a number")
-    if label_column is None:
-        return np.array(body, dtype=np.float64), None
-    columns = [i for i in range(width) if i != label_column]
-    labels = np.array([row[label_column].strip() for row in body])
-    if all(map(_is_number, labels)):
-        labels = labels.astype(np.float64)
-    return np.array([[row[i] for i in columns] for row in body], dtype=np.float64), labels
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 def _sklearn(loader_name: str, images: bool = False) -> Callable[[], tuple[np.ndarray, np.ndarray]]:

@@ -8,6 +8,7 @@ each dimension as a big-endian unsigned 32-bit integer, then the data, big-endia
 from __future__ import annotations
 
 import gzip
+import re
 import struct
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["IDX_TYPES", "read_idx"]
+__all__ = ["IDX_TYPES", "find_idx_split", "is_idx_file", "read_idx", "read_idx_folder"]
 
 #: Type code of the magic number → big-endian NumPy dtype of the data.
 IDX_TYPES: dict[int, np.dtype] = {
@@ -26,6 +27,48 @@ IDX_TYPES: dict[int, np.dtype] = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
+
+#: File names of IDX data: ``train-images-idx3-ubyte``, ``t10k-labels.idx1-ubyte.gz``, ``emnist-…-idx3-ubyte``.
+_IDX_NAME = re.compile(r"idx\d+-ubyte(\.gz)?$", re.IGNORECASE)
+
+
+def is_idx_file(path: Path) -> bool:
+    """Whether ``path``'s name is an IDX file's (``…idx<N>-ubyte``, optionally ``.gz``)."""
+    return bool(_IDX_NAME.search(path.name))
+
+
+def find_idx_split(folder: Path, split: str, kind: str) -> Path | None:
+    """The one file of ``folder`` named ``[prefix-]<split>-<kind>-idx<N>-ubyte[.gz]`` (``kind`` images or labels).
+
+    A plain file is preferred to its ``.gz`` twin (``gunzip -k`` leaves both); several different files
+    (EMNIST's splits side by side) raise :class:`~near.errors.DataError` listing them.
+    """
+    pattern = re.compile(rf"(^|[-_.]){split}[-.]{kind}[-.]idx\d+-ubyte(\.gz)?$", re.IGNORECASE)
+    found = sorted(path for path in folder.iterdir() if path.is_file() and pattern.search(path.name))
+    names = {path.name.removesuffix(".gz").removesuffix(".GZ") for path in found}
+    if len(names) > 1:
+        raise DataError(
+            f"{folder} holds several IDX {split} {kind} files ({', '.join(p.name for p in found)}); "
+            "give one file, or a folder with one set"
+        )
+    return min(found, key=lambda path: path.suffix.lower() == ".gz") if found else None
+
+
+def read_idx_folder(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The training split of an MNIST-style folder: ``train-images-idx3-ubyte[.gz]`` and its labels.
+
+    The ``t10k-*`` test files may be there too; they are not read (a network is scored on samples of the
+    distribution it will be trained on).
+    """
+    images, labels = find_idx_split(folder, "train", "images"), find_idx_split(folder, "train", "labels")
+    if images is None or labels is None:
+        missing = " and ".join(
+            name
+            for name, path in (("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labels))
+            if not path
+        )
+        raise DataError(f"{folder} looks like an IDX folder but has no {missing} (plain or .gz)")
+    return read_idx(images), read_idx(labels)
 
 
 def read_idx(path: str | Path) -> np.ndarray:

@@ -1,0 +1,51 @@
+"""Which reader a sample file or folder needs, decided by its name and, for a folder, by the files it holds.
+
+Every reader returns the arrays as stored (uint8 images stay uint8); :func:`near.data.load_data` scales
+and checks them, so each format is read here and only here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .arrays import read_npy, read_npz
+from .csvfile import read_csv
+from .idx import is_idx_file, read_idx, read_idx_folder
+
+__all__ = ["FILE_FORMATS", "FOLDER_FORMATS", "read_samples"]
+
+Reader = Callable[[Path], tuple[np.ndarray, np.ndarray | None]]
+
+#: File suffix → reader; IDX files are recognised by name (``…-idx3-ubyte[.gz]``) instead.
+_FILE_READERS: dict[str, Reader] = {".npz": read_npz, ".npy": read_npy, ".csv": read_csv}
+
+#: What a sample file may be, for error messages.
+FILE_FORMATS = "a .npz, .npy or .csv file, or an IDX file (…-idx3-ubyte[.gz])"
+#: What a sample folder may be, for error messages.
+FOLDER_FORMATS = "an MNIST-style IDX folder (train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz])"
+
+
+def read_samples(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Features and labels (``None`` when the format has none) of a sample file or folder.
+
+    A folder is read as its **training split**; a single IDX file as unlabelled samples.
+    """
+    if path.is_dir():
+        return _read_folder(path)
+    if is_idx_file(path):
+        return read_idx(path), None
+    reader = _FILE_READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(f"unsupported data file {path}: expected {FILE_FORMATS}, or {FOLDER_FORMATS}")
+    return reader(path)
+
+
+def _read_folder(folder: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    names = [path for path in folder.iterdir() if path.is_file()]
+    if any(is_idx_file(path) for path in names):
+        return read_idx_folder(folder)
+    raise DataError(f"{folder} is a directory holding no dataset near can read; expected {FOLDER_FORMATS}")
