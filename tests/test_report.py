@@ -60,6 +60,7 @@ def stub_figures(monkeypatch):
     png = b"\x89PNG\r\n\x1a\nstub"
     for name in ("correlation_heatmap", "score_scatter", "performance_profile_plot"):
         monkeypatch.setattr(f"near.report.figures.{name}", lambda *args, **kwargs: png)
+    monkeypatch.setattr("near.report.analysis.worst_figure", lambda *args, **kwargs: png)
 
 
 def listing(folder: Path) -> list[str]:
@@ -123,7 +124,7 @@ def test_html_is_self_contained_and_says_the_same(single):
     assert "<script" not in page.lower() and 'src="http' not in page and "href=" not in page
     sources = re.findall(r'<img [^>]*src="([^"]+)"', page)
     links = re.findall(r"!\[[^\]]*\]\((report_files/[^)]+)\)", md_path.read_text())
-    assert len(sources) == len(links) == 2  # proxy-proxy heatmap, score-vs-accuracy plots
+    assert len(sources) == len(links) == 3  # proxy-proxy heatmap, score-vs-accuracy plots, worst predictions
     for source, link in zip(sources, links):
         assert source.startswith("data:image/png;base64,")
         png = base64.b64decode(source.split(",", 1)[1])
@@ -237,6 +238,7 @@ def test_rewrite_replaces_old_figures_and_leaves_no_temporary_files(run_dir, tmp
         "report_files",
         "report_files/proxy_correlations.png",
         "report_files/score_vs_accuracy.png",
+        "report_files/worst_predictions.png",
         "scores.csv",
     ]
     md_path, _ = write_report(run_dir, out=tmp_path / "elsewhere" / "deep")
@@ -269,7 +271,7 @@ def test_combined_report_average_rank_by_hand(tmp_path):
         assert (out / "report_files" / f"{index}-{name}-score_vs_accuracy.png").is_file()
     assert not (first / "report.md").exists()  # the runs' own folders are left alone
     page = html_path.read_text()
-    assert page.count('src="data:image/png;base64,') == 7 and "<script" not in page
+    assert page.count('src="data:image/png;base64,') == 10 and "<script" not in page
 
 
 def test_combined_labels_disambiguate_folders_of_the_same_name(tmp_path, stub_figures):

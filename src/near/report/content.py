@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import metrics
 from . import figures
+from .analysis import analysis_blocks
 from .document import Block, Heading, Image, Paragraph, Table
 from .runs import SCORES, Run
 
@@ -93,6 +94,7 @@ def run_blocks(run: Run, level: int, image_prefix: str = "") -> list[Block]:
     ]
     blocks += _cost(run, level)
     blocks += _figures(run, summary, order, level, image_prefix)
+    blocks += analysis_blocks(run, level, image_prefix, order)
     return blocks
 
 

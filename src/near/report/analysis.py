@@ -1,0 +1,154 @@
+"""The report's analysis section (NEAR paper, appendix A.6) and the figures of the A.7/A.8 benchmarks.
+
+:func:`analysis_blocks` adds to every run's report: where each proxy errs (its ``WORST`` largest rank
+errors marked on the score-vs-accuracy plane, and a sentence on their pattern from
+:func:`near.analysis.error_pattern`) and what a search that trusts the proxy gets (best and mean
+accuracy of its top 1, 10, 100). :func:`layer_figure` and :func:`submatrix_figure` draw the results of
+``benchmarks/nb201_layers.py`` and ``benchmarks/submatrix_rank.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+from .. import analysis
+from .document import Block, Heading, Image, Paragraph, Table
+from .figures import _figure, _png
+from .runs import Run
+
+WORST = 100
+TOP_KS = (1, 10, 100)
+#: The proxy whose values measure an architecture's size, when the run has it.
+SIZE_PROXY = "params"
+
+
+def analysis_blocks(run: Run, level: int, image_prefix: str = "", order: Sequence[str] | None = None) -> list[Block]:
+    """Where each proxy of ``run`` errs (Fig. A.6), with one sentence per proxy, and the top-k table."""
+    names = [name for name in (order or run.proxies) if (~np.isnan(run.scores[name])).sum() >= 2]
+    if not names:
+        return []
+    size = run.scores.get(SIZE_PROXY)
+    k = min(WORST, max(1, len(run) // 10))
+    worst = {name: analysis.worst_predictions(run.scores[name], run.accuracy, k) for name in names}
+    sentences = [
+        analysis.describe_errors(
+            analysis.error_pattern(run.scores[name], run.accuracy, size=size, k=k), name, "#params"
+        )
+        for name in names
+    ]
+    size_note = f" Sizes are the run's {SIZE_PROXY} scores." if size is not None else " (No #params in this run.)"
+    best = float(np.max(run.accuracy))
+    rows = []
+    for name in names:
+        top = analysis.top_k_accuracy(run.scores[name], run.accuracy, TOP_KS)
+        rows.append([name, *(f"{_fmt(top[k][0])} / {_fmt(top[k][1])}" for k in TOP_KS)])
+    return [
+        Heading(level, "Where each proxy errs"),
+        Paragraph(
+            f"The {k} architectures with the largest rank error |score percentile − accuracy percentile| of each "
+            "proxy (NEAR paper, Fig. A.6), in red. Below the diagonal the proxy overrates an architecture (ranks it "
+            'above its accuracy), above it underrates it. A "bad network scored as good" is one in the bottom '
+            "quarter of accuracy that the proxy puts in its top quarter." + size_note
+        ),
+        Image(f"{image_prefix}worst_predictions.png", worst_figure(run, names, worst), _worst_caption(k)),
+        *(Paragraph(text) for text in sentences),
+        Heading(level, "What a search gets"),
+        Paragraph(
+            f"Best / mean accuracy of the k architectures each proxy scores highest (ties at the k-th place broken "
+            f"by the order of scores.csv); the best in this run: {best:.2f}."
+        ),
+        Table(["proxy", *(f"top-{k} best / mean" for k in TOP_KS)], rows),
+    ]
+
+
+def _fmt(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.2f}"
+
+
+def _worst_caption(k: int) -> str:
+    return (
+        f"Percentile rank of the accuracy against that of each proxy's score (dotted: no error); red: its {k} "
+        "largest rank errors; below the diagonal = overrated (architectures without a score left out)."
+    )
+
+
+def worst_figure(run: Run, names: Sequence[str], worst: Mapping[str, np.ndarray]) -> bytes:
+    """One panel per proxy: accuracy rank against score rank (the diagonal = no error), the worst in red."""
+    columns = min(4, len(names))
+    rows = math.ceil(len(names) / columns)
+    figure = _figure(2.6 * columns, 2.2 * rows)
+    axes = figure.subplots(rows, columns, squeeze=False, sharey=True)
+    for ax, name in zip(axes.flat, names):
+        values = run.scores[name]
+        keep = ~np.isnan(values)
+        score_rank = np.full(values.shape, math.nan)
+        accuracy_rank = np.full(values.shape, math.nan)
+        score_rank[keep] = 100 * (stats.rankdata(values[keep]) - 0.5) / keep.sum()
+        accuracy_rank[keep] = 100 * (stats.rankdata(run.accuracy[keep]) - 0.5) / keep.sum()
+        marked = np.zeros(values.shape, dtype=bool)
+        marked[worst[name]] = True
+        rest = keep & ~marked
+        small = 4 if keep.sum() > 200 else 10
+        ax.scatter(score_rank[rest], accuracy_rank[rest], s=small, c="#9aa5b1", alpha=0.5, lw=0, rasterized=True)
+        ax.scatter(score_rank[marked], accuracy_rank[marked], s=small + 4, c="#d62728", lw=0, rasterized=True)
+        ax.plot([0, 100], [0, 100], color="black", lw=0.6, ls=":")
+        ax.set_title(name, fontsize=8)
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, 100)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for index, ax in enumerate(axes.flat):
+        if index >= len(names):
+            ax.set_visible(False)
+        elif index + columns >= len(names):
+            ax.set_xlabel("score rank (percentile)", fontsize=7)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy rank (percentile)", fontsize=7)
+    figure.subplots_adjust(wspace=0.12, hspace=0.42)
+    return _png(figure)
+
+
+def layer_figure(result: analysis.LayerSubsets) -> bytes:
+    """Fig. A.7: per position, the mean ρ of the random layer subsets containing it, and its ρ alone."""
+    size = len(result.names)
+    figure = _figure(max(6.0, 0.38 * size + 1.5), 3.6)
+    ax = figure.add_subplot()
+    positions = np.arange(size)
+    ax.bar(positions, result.with_layer, color="#4c78a8", label="mean ρ of the subsets containing it")
+    ax.scatter(positions, result.alone, color="#d62728", zorder=3, s=18, label="ρ of the position alone")
+    ax.axhline(result.full, color="black", lw=1, ls="--", label=f"all positions (ρ = {result.full:.3f})")
+    ax.set_xticks(positions, result.names, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("Spearman ρ with accuracy")
+    low = np.nanmin(np.concatenate([result.alone, result.with_layer, [0.0]]))
+    ax.set_ylim(min(0.0, low - 0.05), 1.0)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7, loc="lower center")
+    return _png(figure)
+
+
+def submatrix_figure(kernels: Sequence[int], channels: Sequence[int], full: np.ndarray, block: np.ndarray) -> bytes:
+    """Figs. A.8–A.9: mean effective rank of the full feature-map matrix and of NEAR's C×C block,
+    ``full[i, j]`` / ``block[i, j]`` for kernel ``kernels[i]`` and ``channels[j]`` output channels."""
+    figure = _figure(9.5, 3.4)
+    left, middle, right = figure.subplots(1, 3)
+    top = max(float(np.max(full)), float(np.max(block)))
+    for ax, values, title in ((left, full, "full matrix"), (middle, block, "C×C block")):
+        image = ax.imshow(values, origin="lower", aspect="auto", vmin=0, vmax=top, cmap="viridis")
+        ax.set_xticks(range(len(channels)), channels, fontsize=7)
+        ax.set_yticks(range(len(kernels)), kernels, fontsize=7)
+        ax.set_xlabel("output channels C", fontsize=8)
+        ax.set_ylabel("kernel size", fontsize=8)
+        ax.set_title(f"erank, {title}", fontsize=9)
+    figure.colorbar(image, ax=[left, middle], fraction=0.03, pad=0.02)
+    for i, kernel in enumerate(kernels):
+        right.plot(full[i], block[i], marker="o", ms=3, lw=0.8, label=f"k = {kernel}")
+    right.plot([0, top], [0, top], color="black", lw=0.8, ls=":")
+    right.set_xlabel("erank, full matrix", fontsize=8)
+    right.set_ylabel("erank, C×C block", fontsize=8)
+    right.legend(fontsize=6, ncols=2)
+    right.grid(alpha=0.3)
+    return _png(figure)

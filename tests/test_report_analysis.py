@@ -1,0 +1,53 @@
+"""near.report.analysis: the report's A.6 section says what near.analysis computes; the A.7/A.8 figures draw."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from near import analysis
+from near.report.analysis import analysis_blocks, layer_figure, submatrix_figure
+from near.report.document import Image, Paragraph, Table
+from near.report.runs import Run
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def toy_run(n: int = 200) -> Run:
+    rng = np.random.default_rng(0)
+    accuracy = rng.uniform(10, 95, size=n)
+    params = rng.permutation(n).astype(float)
+    near = accuracy + rng.normal(scale=10, size=n)
+    near[:3] = math.nan
+    return Run(Path("toy"), accuracy, {"near": near, "params": params})
+
+
+def test_analysis_blocks_sentences_and_top_k_equal_near_analysis():
+    run = toy_run()
+    blocks = analysis_blocks(run, 2, "1-toy-", ["near", "params"])
+    images = [b for b in blocks if isinstance(b, Image)]
+    assert [i.name for i in images] == ["1-toy-worst_predictions.png"] and images[0].png.startswith(PNG)
+    texts = [b.text for b in blocks if isinstance(b, Paragraph)]
+    k = 20  # a tenth of 200 architectures (at most 100)
+    pattern = analysis.error_pattern(run.scores["near"], run.accuracy, size=run.scores["params"], k=k)
+    assert analysis.describe_errors(pattern, "near", "#params") in texts
+    assert any(f"The {k} architectures with the largest rank error" in t for t in texts)
+    table = next(b for b in blocks if isinstance(b, Table))
+    top = analysis.top_k_accuracy(run.scores["near"], run.accuracy, (1, 10, 100))
+    assert table.rows[0] == ["near", *(f"{top[k][0]:.2f} / {top[k][1]:.2f}" for k in (1, 10, 100))]
+
+
+def test_analysis_blocks_skip_proxies_without_scores():
+    run = Run(Path("toy"), np.arange(5.0), {"dead": np.full(5, math.nan)})
+    assert analysis_blocks(run, 2) == []
+
+
+def test_layer_and_submatrix_figures_are_pngs():
+    rng = np.random.default_rng(1)
+    contributions = rng.normal(size=(30, 5))
+    result = analysis.layer_subset_correlations(contributions, rng.normal(size=30), subset_size=2, subsets=10)
+    assert layer_figure(result).startswith(PNG)
+    full = rng.uniform(1, 5, size=(3, 4))
+    assert submatrix_figure([1, 2, 3], [1, 2, 3, 4], full, full / 2).startswith(PNG)
