@@ -98,10 +98,13 @@ def report(args: argparse.Namespace) -> None:
             f"{name:<12} {result.share[i]:>13.3f} {'—' if math.isnan(alone) else f'{alone:.3f}':>8} "
             f"{result.with_layer[i]:>24.3f}"
         )
+    rho = result.subset_rho
+    best = int(np.nanargmax(result.with_layer))
     print(
-        f"mean ρ over all subsets: {np.nanmean(result.subset_rho):.3f}; "
-        f"with the best position: {np.nanmax(result.with_layer):.3f}, "
-        f"without it: {result.without_layer[int(np.nanargmax(result.with_layer))]:.3f}"
+        f"ρ over the subsets: mean {np.nanmean(rho):.3f}, min {np.nanmin(rho):.3f}, 5–95 % "
+        f"{np.nanpercentile(rho, 5):.3f}–{np.nanpercentile(rho, 95):.3f}, max {np.nanmax(rho):.3f}; "
+        f"with the best position ({names[best]}): {result.with_layer[best]:.3f}, without it: "
+        f"{result.without_layer[best]:.3f}"
     )
     if args.figure:
         from near.report.analysis import layer_figure

@@ -1,6 +1,6 @@
 """NEAR's C×C feature-map block against the full feature-map matrix (paper appendix A.8, Table 13, Figs. A.8–A.9).
 
-    python benchmarks/submatrix_rank.py --repetitions 20 [--data ../shared/data] [--figure out/a8.png]
+    python benchmarks/submatrix_rank.py --repetitions 20 [--samples 1,10,32] [--figure out/a8.png] [--data DIR]
 
 One Conv2d(3, C, k, padding k // 2) with PyTorch's default initialisation, on CIFAR-10 images (the 960 of
 ``cifar10_960.npz``, normalised as ``near bench`` does), for every kernel size k = 1…9 and C = 1…13
@@ -30,7 +30,6 @@ from near.errors import ZeroMatrixWarning
 
 KERNELS = range(1, 10)
 CHANNELS = range(1, 14)
-SAMPLES = (1, 10, 32)
 
 
 def main() -> None:
@@ -38,6 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repetitions", type=int, default=20)
     parser.add_argument("--data", type=Path, default=default)
+    parser.add_argument("--samples", default="1,10,32", help="numbers of images, comma-separated")
     parser.add_argument("--figure", type=Path, default=None, help="write the A.8-style figure (PNG) here")
     args = parser.parse_args()
     images = bench.load_images(args.data / "images" / "cifar10_960.npz", num_images=960).x
@@ -45,7 +45,7 @@ def main() -> None:
     start = time.perf_counter()
     results = {}
     for activation in (None, "relu"):
-        for samples in SAMPLES:
+        for samples in (int(n) for n in args.samples.split(",")):
             full = np.zeros((len(KERNELS), len(CHANNELS), args.repetitions))
             block = np.zeros_like(full)
             for i, k in enumerate(KERNELS):
@@ -74,7 +74,7 @@ def main() -> None:
         from near.report.analysis import submatrix_figure
 
         args.figure.parent.mkdir(parents=True, exist_ok=True)
-        full, block = results[None, 32]
+        full, block = results[None, max(samples for _, samples in results)]
         args.figure.write_bytes(submatrix_figure(list(KERNELS), list(CHANNELS), full.mean(-1), block.mean(-1)))
         print(f"figure: {args.figure}")
 
