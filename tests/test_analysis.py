@@ -59,6 +59,7 @@ def test_error_pattern_counts_a_bad_network_scored_as_good():
     assert pattern.size_percentile == pytest.approx(0.025)  # size = accuracy here: a small network
     clean = analysis.error_pattern(accuracy, accuracy, k=10)
     assert clean.bad_rated_good == 0 and clean.mean_abs_error == 0 and clean.worst_in_top == 75.0
+    assert clean.bad_below == 25.0  # 0–24 are the bottom quarter of 0–99
     assert math.isnan(clean.size_percentile)
 
 
@@ -86,7 +87,7 @@ def test_error_pattern_rejects_bad_fractions_and_sizes():
 def test_describe_errors_says_when_no_bad_network_is_rated_good():
     accuracy = np.arange(40.0)
     text = analysis.describe_errors(analysis.error_pattern(accuracy, accuracy, k=5), "perfect")
-    assert "No architecture of the bottom 25 % in accuracy is in its top 25 %" in text
+    assert "No architecture of the bottom 25 % in accuracy (below 10.00) is in its top 25 %" in text
 
 
 # ---------------------------------------------------------------------------------------------------

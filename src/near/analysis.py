@@ -130,6 +130,8 @@ class ErrorPattern:
         The two fractions.
     worst_in_top : float
         The lowest accuracy among the proxy's top ``good`` fraction.
+    bad_below : float
+        The accuracy under which an architecture counts as bad (the ``bad`` quantile of the scored ones).
     """
 
     k: int
@@ -143,6 +145,7 @@ class ErrorPattern:
     bad: float
     good: float
     worst_in_top: float
+    bad_below: float = math.nan
 
 
 def _fraction(value: float, name: str) -> float:
@@ -200,7 +203,14 @@ def error_pattern(scores, accuracy, *, size=None, k: int = 100, bad: float = 0.2
         bad=bad,
         good=good,
         worst_in_top=float(a[top].min()) if top.any() else math.nan,
+        bad_below=_bad_below(a[keep], acc_pct[keep], bad),
     )
+
+
+def _bad_below(accuracy: np.ndarray, percentiles: np.ndarray, bad: float) -> float:
+    """The lowest accuracy that is not in the bottom ``bad`` fraction."""
+    good_enough = accuracy[percentiles >= bad]
+    return float(good_enough.min()) if good_enough.size else math.nan
 
 
 def describe_errors(pattern: ErrorPattern, proxy: str, size_name: str = "size") -> str:
@@ -217,15 +227,16 @@ def describe_errors(pattern: ErrorPattern, proxy: str, size_name: str = "size") 
     if not math.isnan(pattern.size_percentile):
         text += f", median {size_name} percentile {100 * pattern.size_percentile:.0f}"
     text += "). "
-    good, bad = f"{100 * pattern.good:g} %", f"{100 * pattern.bad:g} %"
+    good = f"{100 * pattern.good:g} %"
+    bad = f"{100 * pattern.bad:g} % in accuracy (below {pattern.bad_below:.2f})"
     if pattern.bad_rated_good:
         text += (
-            f"It puts {pattern.bad_rated_good} architecture(s) of the bottom {bad} in accuracy into its top {good} "
+            f"It puts {pattern.bad_rated_good} architecture(s) of the bottom {bad} into its top {good} "
             f"(lowest accuracy there: {pattern.worst_in_top:.2f})."
         )
     else:
         text += (
-            f"No architecture of the bottom {bad} in accuracy is in its top {good} (lowest accuracy there: "
+            f"No architecture of the bottom {bad} is in its top {good} (lowest accuracy there: "
             f"{pattern.worst_in_top:.2f})."
         )
     return text
