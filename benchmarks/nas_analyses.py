@@ -16,13 +16,15 @@ subsets of N — how far an N-cell estimate can be from this population's ρ.
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import sqlite3
 from pathlib import Path
 
 import numpy as np
 
-from near import analysis, bench, metrics, spaces
+from near import analysis, bench, spaces
+from near.report.analysis import analysis_text
 from near.report.runs import Run, load_run
 
 
@@ -67,32 +69,16 @@ def main() -> None:
     else:
         raise SystemExit(f"{args.run} has no scores.csv yet: give --table to read its results.sqlite")
     names = [p for p in (wanted or run.proxies) if p in run.scores]
-    best = float(run.accuracy.max())
-    if args.table:
-        best = max(row.accuracy for row in bench.read_table(args.table, spaces.get(args.space)).rows)
-    print(
-        f"{len(run)} architectures; best accuracy in the space (table) / in the run: {best:.2f} / "
-        f"{run.accuracy.max():.2f}\n"
-    )
-    print("| proxy | scored | ρ | τ | pairwise | top-1 | top-10 best / mean | top-100 best / mean |")
-    print("|:---|---:|---:|---:|---:|---:|---:|---:|")
-    for name in names:
-        s = run.scores[name]
-        c = metrics.correlations(s, run.accuracy)
-        top = analysis.top_k_accuracy(s, run.accuracy, (1, 10, 100))
-        tops = " | ".join(f"{top[k][0]:.2f} / {top[k][1]:.2f}" for k in (10, 100))
-        print(
-            f"| {name} | {c['n']} | {c['spearman']:.3f} | {c['kendall']:.3f} | {c['pairwise']:.3f} | "
-            f"{top[1][0]:.2f} | {tops} |"
-        )
-    size = run.scores.get("params")
-    print()
-    for name in names:
-        pattern = analysis.error_pattern(run.scores[name], run.accuracy, size=size, k=args.worst)
-        print(analysis.describe_errors(pattern, name, "#params"))
-        print()
-    if args.estimate and len(run) > args.estimate:
-        _estimate(args, run, names, archs)
+    table = bench.read_table(args.table, spaces.get(args.space)) if args.table else None
+    best = max(row.accuracy for row in table.rows) if table else None
+    sample = None
+    if args.estimate and table:  # the cells of a `near bench -n N -s 0` run, as Table.sample draws them
+        if archs is None:
+            with open(args.run / "scores.csv", newline="") as stream:
+                archs = [row["arch_str"] for row in csv.DictReader(stream)]
+        chosen = {row.arch_str for row in table.sample(args.estimate, 0)}
+        sample = np.array([arch in chosen for arch in archs])
+    print(analysis_text(run, names, worst=args.worst, best=best, estimate=args.estimate, estimate_sample=sample))
     if args.figure:
         from near.report.analysis import worst_figure
 
@@ -100,33 +86,6 @@ def main() -> None:
         args.figure.parent.mkdir(parents=True, exist_ok=True)
         args.figure.write_bytes(worst_figure(run, names, worst))
         print(f"figure: {args.figure}")
-
-
-def _estimate(args: argparse.Namespace, run: Run, names: list[str], archs: list[str] | None) -> None:
-    n = args.estimate
-    if archs is None:
-        import csv
-
-        with open(args.run / "scores.csv", newline="") as stream:
-            archs = [row["arch_str"] for row in csv.DictReader(stream)]
-    print(f"ρ on {n}-cell samples of these {len(run)} architectures:")
-    seed0 = None
-    if args.table:
-        chosen = {row.arch_str for row in bench.read_table(args.table, spaces.get(args.space)).sample(n, 0)}
-        seed0 = np.array([a in chosen for a in archs])
-    for name in names:
-        s = run.scores[name]
-        spread = analysis.subsample_spread(s, run.accuracy, n, draws=500, seed=0)
-        whole = metrics.spearman(s, run.accuracy)
-        text = (
-            f"  {name}: all {whole:.3f}; 500 random subsets of {n}: mean {np.nanmean(spread):.3f}, "
-            f"sd {np.nanstd(spread):.3f}, 2.5–97.5 % {np.nanpercentile(spread, 2.5):.3f}–"
-            f"{np.nanpercentile(spread, 97.5):.3f}"
-        )
-        if seed0 is not None and seed0.sum() >= 2:
-            rho = metrics.spearman(s[seed0], run.accuracy[seed0])
-            text += f"; the seed-0 sample ({int(seed0.sum())} of its {n} cells here): {rho:.3f}"
-        print(text)
 
 
 if __name__ == "__main__":

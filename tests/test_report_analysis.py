@@ -6,8 +6,10 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from near import analysis
+from near.errors import InputError
 from near.report.analysis import analysis_blocks, layer_figure, submatrix_figure
 from near.report.document import Image, Paragraph, Table
 from near.report.runs import Run
@@ -51,3 +53,22 @@ def test_layer_and_submatrix_figures_are_pngs():
     assert layer_figure(result).startswith(PNG)
     full = rng.uniform(1, 5, size=(3, 4))
     assert submatrix_figure([1, 2, 3], [1, 2, 3, 4], full, full / 2).startswith(PNG)
+
+
+def test_analysis_text_numbers_equal_near_metrics_and_analysis():
+    from near import metrics
+    from near.report.analysis import analysis_text
+
+    run = toy_run()
+    sample = np.zeros(len(run), dtype=bool)
+    sample[::2] = True
+    text = analysis_text(run, ["near"], worst=10, best=99.0, estimate=50, estimate_sample=sample, draws=20)
+    c = metrics.correlations(run.scores["near"], run.accuracy)
+    assert f"| near | {c['n']} | {c['spearman']:.3f} | {c['kendall']:.3f} | {c['pairwise']:.3f} |" in text
+    assert "in the space: 99.00" in text
+    pattern = analysis.error_pattern(run.scores["near"], run.accuracy, size=run.scores["params"], k=10)
+    assert analysis.describe_errors(pattern, "near", "#params") in text
+    rho = metrics.spearman(run.scores["near"][sample], run.accuracy[sample])
+    assert f"the given sample (100 of them here): {rho:.3f}" in text
+    with pytest.raises(InputError, match=r"proxies \['zen'\] are not in"):
+        analysis_text(run, ["zen"])

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from .. import analysis
+from ..errors import InputError
 from .document import Block, Heading, Image, Paragraph, Table
 from .figures import _figure, _png
 from .runs import Run
@@ -154,3 +155,65 @@ def submatrix_figure(kernels: Sequence[int], channels: Sequence[int], full: np.n
     right.legend(fontsize=6, ncols=2)
     right.grid(alpha=0.3)
     return _png(figure)
+
+
+def analysis_text(
+    run: Run,
+    proxies: Sequence[str] | None = None,
+    *,
+    worst: int = WORST,
+    best: float | None = None,
+    estimate: int | None = None,
+    estimate_sample: np.ndarray | None = None,
+    draws: int = 500,
+) -> str:
+    """The analyses of one run as Markdown text (what ``benchmarks/nas_analyses.py`` prints).
+
+    Per proxy: Spearman ρ, Kendall τ, the pairwise-order probability, best / mean accuracy of its top
+    1, 10, 100 (``best``: the best accuracy of the whole space, when the run holds only part of it); one
+    sentence on its ``worst`` largest rank errors (sizes from the run's ``params``). With ``estimate`` =
+    N: the spread of ρ over ``draws`` random subsets of N architectures, and ρ on ``estimate_sample``
+    (a boolean mask, e.g. the cells of an N-cell ``near bench`` run) — how far an N-cell estimate can be
+    from this run's ρ.
+    """
+    from .. import metrics
+
+    names = [name for name in (proxies or run.proxies) if name in run.scores]
+    missing = [name for name in (proxies or []) if name not in run.scores]
+    if missing:
+        raise InputError(f"proxies {missing} are not in {run.path} (it has {run.proxies})")
+    top_in_run = float(run.accuracy.max())
+    lines = [
+        f"{len(run)} architectures; best accuracy in the run: {top_in_run:.2f}"
+        + (f", in the space: {best:.2f}" if best is not None else ""),
+        "",
+        "| proxy | scored | Spearman ρ | Kendall τ | pairwise | top-1 | top-10 best / mean | top-100 best / mean |",
+        "|:---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in names:
+        c = metrics.correlations(run.scores[name], run.accuracy)
+        top = analysis.top_k_accuracy(run.scores[name], run.accuracy, TOP_KS)
+        tops = " | ".join(f"{_fmt(top[k][0])} / {_fmt(top[k][1])}" for k in (10, 100))
+        lines.append(
+            f"| {name} | {c['n']} | {c['spearman']:.3f} | {c['kendall']:.3f} | {c['pairwise']:.3f} | "
+            f"{_fmt(top[1][0])} | {tops} |"
+        )
+    size = run.scores.get(SIZE_PROXY)
+    for name in names:
+        pattern = analysis.error_pattern(run.scores[name], run.accuracy, size=size, k=worst)
+        lines += ["", analysis.describe_errors(pattern, name, "#params")]
+    if estimate and len(run) > estimate:
+        lines += ["", f"Spearman ρ on {estimate}-architecture samples of these {len(run)}:", ""]
+        for name in names:
+            s = run.scores[name]
+            spread = analysis.subsample_spread(s, run.accuracy, estimate, draws=draws, seed=0)
+            text = (
+                f"* {name}: all {metrics.spearman(s, run.accuracy):.3f}; {draws} random subsets: mean "
+                f"{np.nanmean(spread):.3f}, sd {np.nanstd(spread):.3f}, 2.5–97.5 % "
+                f"{np.nanpercentile(spread, 2.5):.3f}–{np.nanpercentile(spread, 97.5):.3f}"
+            )
+            if estimate_sample is not None and estimate_sample.sum() >= 2:
+                rho = metrics.spearman(s[estimate_sample], run.accuracy[estimate_sample])
+                text += f"; the given sample ({int(estimate_sample.sum())} of them here): {rho:.3f}"
+            lines.append(text)
+    return "\n".join(lines)
