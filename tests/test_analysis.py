@@ -206,7 +206,7 @@ def test_a_1x1_conv_of_3_channels_has_rank_at_most_4(images):
     assert np.all(relu_full > full)  # the ReLU is not affine: the rank grows
 
 
-def test_feature_map_ranks_block_is_near_s_block(images):
+def test_feature_map_ranks_are_reproducible_and_bounded_by_c(images):
     """Repetitions are reproducible from the seed, and the block is at most C×C: erank ≤ C."""
     first = analysis.feature_map_ranks(images, 5, 6, 2, repetitions=3, seed=4)
     again = analysis.feature_map_ranks(images, 5, 6, 2, repetitions=3, seed=4)
