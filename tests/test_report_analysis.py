@@ -72,3 +72,11 @@ def test_analysis_text_numbers_equal_near_metrics_and_analysis():
     assert f"the given sample (100 of them here): {rho:.3f}" in text
     with pytest.raises(InputError, match=r"proxies \['zen'\] are not in"):
         analysis_text(run, ["zen"])
+
+
+def test_analysis_blocks_without_params_say_so_and_give_no_size():
+    run = toy_run()
+    run = Run(run.path, run.accuracy, {"near": run.scores["near"]})
+    texts = [b.text for b in analysis_blocks(run, 2) if isinstance(b, Paragraph)]
+    assert any("No #params in this run" in t for t in texts)
+    assert not any("#params percentile" in t for t in texts)
