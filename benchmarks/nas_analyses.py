@@ -8,9 +8,10 @@ scores stored so far in ``RUN_DIR/results.sqlite`` (read-only) and takes the acc
 Prints, per proxy: Spearman ρ, Kendall τ and the pairwise-order probability over the architectures scored;
 best / mean accuracy of its top 1, 10 and 100 against the best of the table (NB201 CIFAR-10: 94.37); the
 pattern of its ``--worst`` largest rank errors (:func:`near.analysis.error_pattern`, sizes from the
-run's ``params``). With ``--estimate N`` (and more than N architectures scored): ρ on the seed-0
-sample of N cells (the cells of an ``near bench -n N -s 0`` run) and the spread of ρ over 500 random
-subsets of N — how far an N-cell estimate can be from this population's ρ.
+run's ``params``; on NB201 also the mean number of each operation in the over- and underrated cells).
+With ``--estimate N`` (and more than N architectures scored): ρ on the seed-0 sample of N cells (the
+cells of an ``near bench -n N -s 0`` run) and the spread of ρ over 500 random subsets of N — how far an
+N-cell estimate can be from this population's ρ.
 """
 
 from __future__ import annotations
@@ -79,6 +80,11 @@ def main() -> None:
         chosen = {row.arch_str for row in table.sample(args.estimate, 0)}
         sample = np.array([arch in chosen for arch in archs])
     print(analysis_text(run, names, worst=args.worst, best=best, estimate=args.estimate, estimate_sample=sample))
+    if args.space == "nb201":
+        if archs is None:
+            with open(args.run / "scores.csv", newline="") as stream:
+                archs = [row["arch_str"] for row in csv.DictReader(stream)]
+        _nb201_operations(run, archs, names, args.worst)
     if args.figure:
         from near.report.analysis import worst_figure
 
@@ -86,6 +92,26 @@ def main() -> None:
         args.figure.parent.mkdir(parents=True, exist_ok=True)
         args.figure.write_bytes(worst_figure(run, names, worst))
         print(f"figure: {args.figure}")
+
+
+NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+
+
+def _nb201_operations(run: Run, archs: list[str], names: list[str], worst: int) -> None:
+    """Mean number of each operation (of a cell's 6 edges) among the worst over- and underrated cells."""
+    counts = np.array([[arch.count(f"|{op}~") for op in NB201_OPS] for arch in archs])
+    print(f"\nMean operations per cell (6 edges): {', '.join(NB201_OPS)}")
+    print(f"* all {len(archs)} cells: {' '.join(f'{v:.2f}' for v in counts.mean(axis=0))}")
+    for name in names:
+        chosen = analysis.worst_predictions(run.scores[name], run.accuracy, worst)
+        errors = analysis.rank_errors(run.scores[name], run.accuracy)[chosen]
+        for label, part in (("overrated", chosen[errors > 0]), ("underrated", chosen[errors < 0])):
+            if part.size:
+                mean = " ".join(f"{v:.2f}" for v in counts[part].mean(axis=0))
+                print(
+                    f"* {name}, {part.size} {label} of its {chosen.size} worst: {mean} "
+                    f"(median accuracy {np.median(run.accuracy[part]):.2f})"
+                )
 
 
 if __name__ == "__main__":
