@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--worst", type=int, default=100)
     parser.add_argument("--estimate", type=int, default=None, help="compare with the seed-0 sample of N cells")
     parser.add_argument("--figure", type=Path, default=None, help="write the A.6 figure (PNG) here")
+    parser.add_argument("--export", type=Path, default=None, help="write the scores read (scores.csv) into this folder")
     args = parser.parse_args()
     wanted = args.proxies.split(",") if args.proxies else None
     if (args.run / "scores.csv").is_file():
@@ -69,6 +70,8 @@ def main() -> None:
         run, archs = stored_run(args.run, args.table, args.space, wanted)
     else:
         raise SystemExit(f"{args.run} has no scores.csv yet: give --table to read its results.sqlite")
+    if args.export and archs is not None:
+        _export(args.export, run, archs)
     names = [p for p in (wanted or run.proxies) if p in run.scores]
     table = bench.read_table(args.table, spaces.get(args.space)) if args.table else None
     best = max(row.accuracy for row in table.rows) if table else None
@@ -92,6 +95,17 @@ def main() -> None:
         args.figure.parent.mkdir(parents=True, exist_ok=True)
         args.figure.write_bytes(worst_figure(run, names, worst))
         print(f"figure: {args.figure}")
+
+
+def _export(folder: Path, run: Run, archs: list[str]) -> None:
+    """A frozen copy of the scores read from a run in progress, as ``near bench`` writes scores.csv."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "scores.csv", "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["index", "arch_str", "accuracy", *run.scores])
+        for i, arch in enumerate(archs):
+            writer.writerow([i, arch, repr(float(run.accuracy[i])), *(repr(float(v[i])) for v in run.scores.values())])
+    print(f"scores of {len(archs)} architectures: {folder / 'scores.csv'}")
 
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
