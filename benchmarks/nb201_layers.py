@@ -91,12 +91,14 @@ def report(args: argparse.Namespace) -> None:
         matrix, accuracy, names=names, subset_size=args.subset, subsets=args.subsets, seed=0
     )
     print(f"random subsets of {args.subset} of {len(names)} positions ({args.subsets} subsets):")
-    print(f"{'position':<12} {'share of NEAR':>13} {'ρ alone':>8} {'mean ρ, subsets with it':>24}")
+    print(
+        f"{'position':<12} {'share of NEAR':>13} {'ρ alone':>8} {'mean ρ, subsets with it':>24} {'with − without':>15}"
+    )
     for i, name in enumerate(names):
         alone = result.alone[i]
         print(
             f"{name:<12} {result.share[i]:>13.3f} {'—' if math.isnan(alone) else f'{alone:.3f}':>8} "
-            f"{result.with_layer[i]:>24.3f}"
+            f"{result.with_layer[i]:>24.3f} {result.with_layer[i] - result.without_layer[i]:>+15.4f}"
         )
     rho = result.subset_rho
     best = int(np.nanargmax(result.with_layer))
