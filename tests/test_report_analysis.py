@@ -80,3 +80,53 @@ def test_analysis_blocks_without_params_say_so_and_give_no_size():
     texts = [b.text for b in analysis_blocks(run, 2) if isinstance(b, Paragraph)]
     assert any("No #params in this run" in t for t in texts)
     assert not any("#params percentile" in t for t in texts)
+
+
+def _run_folder(folder: Path, table: Path, proxies: dict[str, list[float]] | None = None) -> Path:
+    """A finished run over the cells of ``table`` (tests/bench_data.py's), with run.json naming the table."""
+    import csv
+    import json
+
+    from near import bench, spaces
+
+    rows = bench.read_table(table, spaces.get("nb201")).sample(None, 0)
+    folder.mkdir(parents=True)
+    scores = proxies or {"near": [row.accuracy + (i % 2) for i, row in enumerate(rows)]}
+    with open(folder / "scores.csv", "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["index", "arch_str", "accuracy", *scores])
+        for i, row in enumerate(rows):
+            writer.writerow([row.index, row.arch_str, row.accuracy, *(values[i] for values in scores.values())])
+    settings = {"space": "nb201", "seed": 1, "table": {"path": str(table)}}
+    (folder / "run.json").write_text(json.dumps(settings))
+    return folder
+
+
+def test_analyse_run_reads_the_table_of_run_json_and_its_sample(tmp_path, files):
+    from near import bench, spaces
+    from near.report.analysis import analyse_run
+
+    table_path = files[0]
+    folder = _run_folder(tmp_path / "run", table_path)
+    table = bench.read_table(table_path, spaces.get("nb201"))
+    text = analyse_run(folder, estimate=3, figure=tmp_path / "fig" / "worst.png")
+    assert f"in the space: {max(row.accuracy for row in table.rows):.2f}" in text
+    assert "the given sample (3 of them here)" in text  # the seed-1 sample of 3 of the table, all in the run
+    assert (tmp_path / "fig" / "worst.png").read_bytes().startswith(PNG)
+    with pytest.raises(InputError, match="worst must be"):
+        analyse_run(folder, worst=0)
+
+
+def test_cli_analyse(tmp_path, files):
+    from click.testing import CliRunner
+
+    from near import cli
+
+    folder = _run_folder(tmp_path / "run", files[0])
+    runner = CliRunner()
+    result = runner.invoke(cli.main, ["analyse", str(folder), "-p", "near", "--worst", "2"])
+    assert result.exit_code == 0, result.output
+    assert "near's 2 worst predictions" in result.output and "| near | 6 |" in result.output
+    unknown = runner.invoke(cli.main, ["analyse", str(folder), "-p", "zen"])
+    assert unknown.exit_code == 1 and "proxies ['zen'] are not in" in unknown.output
+    assert runner.invoke(cli.main, ["analyse", str(folder), "--worst", "0"]).exit_code == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .analyse import analyse_command
 from .bench import bench_command
 from .datasets import datasets_command
 from .proxies import proxies_command
@@ -44,3 +45,4 @@ main.add_command(datasets_command)
 main.add_command(proxies_command)
 main.add_command(report_command)
 main.add_command(bench_command)
+main.add_command(analyse_command)

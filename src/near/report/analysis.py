@@ -9,8 +9,11 @@ accuracy of its top 1, 10, 100). :func:`layer_figure` and :func:`submatrix_figur
 
 from __future__ import annotations
 
+import csv
 import math
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 from scipy import stats
@@ -217,3 +220,62 @@ def analysis_text(
                 text += f"; the given sample ({int(estimate_sample.sum())} of them here): {rho:.3f}"
             lines.append(text)
     return "\n".join(lines)
+
+
+def analyse_run(
+    directory: str | os.PathLike,
+    proxies: Sequence[str] | None = None,
+    *,
+    worst: int = WORST,
+    estimate: int | None = None,
+    table: str | os.PathLike | None = None,
+    space: str | None = None,
+    figure: str | os.PathLike | None = None,
+) -> str:
+    """:func:`analysis_text` of a finished ``near bench`` run folder, and optionally its A.6 figure.
+
+    ``table``: the accuracy table of the space (default: the one ``run.json`` names, if it exists); it
+    gives the space's best accuracy and, with ``estimate`` = N, the cells of the run's seed-``seed``
+    sample of N (those of ``near bench -n N -s seed``) to compare with. ``space``: the table's search
+    space (default: the one ``run.json`` names).
+    """
+    from .. import spaces
+    from ..bench import read_table
+    from .runs import load_run
+
+    run = load_run(directory)
+    if isinstance(worst, bool) or not isinstance(worst, int) or worst < 1:
+        raise InputError(f"worst must be a positive integer, got {worst!r}")
+    if estimate is not None and (isinstance(estimate, bool) or not isinstance(estimate, int) or estimate < 2):
+        raise InputError(f"estimate must be an integer of at least 2, got {estimate!r}")
+    best, sample = None, None
+    recorded = run.settings.get("table", {}).get("path") if isinstance(run.settings.get("table"), dict) else None
+    path = Path(table) if table is not None else Path(recorded) if recorded else None
+    if path is not None and (table is not None or path.is_file()):
+        space = space or run.settings.get("space")
+        if not space:
+            raise InputError(f"{run.path}: run.json names no search space; give it (--space) to read the table")
+        rows = read_table(path, spaces.get(space))
+        best = max(row.accuracy for row in rows.rows)
+        if estimate is not None and estimate <= len(rows):
+            chosen = {row.arch_str for row in rows.sample(estimate, int(run.settings.get("seed", 0)))}
+            sample = np.array([arch in chosen for arch in _arch_strings(run.path / "scores.csv")])
+    text = analysis_text(run, proxies, worst=worst, best=best, estimate=estimate, estimate_sample=sample)
+    if figure is not None:
+        names = list(proxies or run.proxies)
+        marked = {name: analysis.worst_predictions(run.scores[name], run.accuracy, worst) for name in names}
+        target = Path(figure)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(worst_figure(run, names, marked))
+    return text
+
+
+def _arch_strings(path: Path) -> list[str]:
+    """The ``arch_str`` column of a scores.csv, in row order (rows that are all blank skipped, as load_run does)."""
+    with open(path, newline="", encoding="utf-8-sig") as stream:
+        rows = [row for row in csv.reader(stream) if any(cell.strip() for cell in row)]
+    header = [name.strip() for name in rows[0]]
+    if "arch_str" not in header:
+        raise InputError(f"{path}: no arch_str column; the run's sample cannot be matched to the table")
+    column = header.index("arch_str")
+    return [row[column] for row in rows[1:]]
