@@ -1,7 +1,7 @@
 """The report's analysis section (NEAR paper, appendix A.6) and the figures of the A.7/A.8 benchmarks.
 
 :func:`analysis_blocks` adds to every run's report: where each proxy errs (its ``WORST`` largest rank
-errors marked on the score-vs-accuracy plane, and a sentence on their pattern from
+errors marked on the plane of accuracy rank against score rank, and a sentence on their pattern from
 :func:`near.analysis.error_pattern`) and what a search that trusts the proxy gets (best and mean
 accuracy of its top 1, 10, 100). :func:`layer_figure` and :func:`submatrix_figure` draw the results of
 ``benchmarks/nb201_layers.py`` and ``benchmarks/submatrix_rank.py``.
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from .. import analysis
+from .. import analysis, metrics
 from ..errors import InputError
 from .document import Block, Heading, Image, Paragraph, Table
 from .figures import _figure, _png
@@ -36,11 +36,11 @@ def analysis_blocks(run: Run, level: int, image_prefix: str = "", order: Sequenc
     if not names:
         return []
     size = run.scores.get(SIZE_PROXY)
-    k = min(WORST, max(1, len(run) // 10))
-    worst = {name: analysis.worst_predictions(run.scores[name], run.accuracy, k) for name in names}
+    marked = min(WORST, max(1, len(run) // 10))
+    worst = {name: analysis.worst_predictions(run.scores[name], run.accuracy, marked) for name in names}
     sentences = [
         analysis.describe_errors(
-            analysis.error_pattern(run.scores[name], run.accuracy, size=size, k=k), name, "#params"
+            analysis.error_pattern(run.scores[name], run.accuracy, size=size, k=marked), name, "#params"
         )
         for name in names
     ]
@@ -53,12 +53,12 @@ def analysis_blocks(run: Run, level: int, image_prefix: str = "", order: Sequenc
     return [
         Heading(level, "Where each proxy errs"),
         Paragraph(
-            f"The {k} architectures with the largest rank error |score percentile − accuracy percentile| of each "
+            f"The {marked} architectures with the largest rank error |score percentile − accuracy percentile| of each "
             "proxy (NEAR paper, Fig. A.6), in red. Below the diagonal the proxy overrates an architecture (ranks it "
             'above its accuracy), above it underrates it. A "bad network scored as good" is one in the bottom '
             "quarter of accuracy that the proxy puts in its top quarter." + size_note
         ),
-        Image(f"{image_prefix}worst_predictions.png", worst_figure(run, names, worst), _worst_caption(k)),
+        Image(f"{image_prefix}worst_predictions.png", worst_figure(run, names, worst), _worst_caption(marked)),
         *(Paragraph(text) for text in sentences),
         Heading(level, "What a search gets"),
         Paragraph(
@@ -69,8 +69,8 @@ def analysis_blocks(run: Run, level: int, image_prefix: str = "", order: Sequenc
     ]
 
 
-def _fmt(value: float) -> str:
-    return "—" if math.isnan(value) else f"{value:.2f}"
+def _fmt(value: float, digits: int = 2) -> str:
+    return "—" if math.isnan(value) else f"{value:.{digits}f}"
 
 
 def _worst_caption(k: int) -> str:
@@ -179,8 +179,6 @@ def analysis_text(
     (a boolean mask, e.g. the cells of an N-cell ``near bench`` run) — how far an N-cell estimate can be
     from this run's ρ.
     """
-    from .. import metrics
-
     names = [name for name in (proxies or run.proxies) if name in run.scores]
     missing = [name for name in (proxies or []) if name not in run.scores]
     if missing:
@@ -198,7 +196,7 @@ def analysis_text(
         top = analysis.top_k_accuracy(run.scores[name], run.accuracy, TOP_KS)
         tops = " | ".join(f"{_fmt(top[k][0])} / {_fmt(top[k][1])}" for k in (10, 100))
         lines.append(
-            f"| {name} | {c['n']} | {c['spearman']:.3f} | {c['kendall']:.3f} | {c['pairwise']:.3f} | "
+            f"| {name} | {c['n']} | {_fmt(c['spearman'], 3)} | {_fmt(c['kendall'], 3)} | {_fmt(c['pairwise'], 3)} | "
             f"{_fmt(top[1][0])} | {tops} |"
         )
     size = run.scores.get(SIZE_PROXY)
