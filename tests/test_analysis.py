@@ -245,3 +245,11 @@ def test_benchmark_correlations_reads_run_folders(tmp_path):
     assert analysis.average_rank_table(table) == {"p": 1.5, "q": 1.5}
     with pytest.raises(InputError, match="distinct labels"):
         analysis.benchmark_correlations([tmp_path / "a", tmp_path / "b"], labels=["x", "x"])
+
+
+def test_feature_map_ranks_leave_the_global_rng_alone(images):
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    analysis.feature_map_ranks(images, 3, 4, 2, repetitions=2)
+    assert torch.equal(torch.rand(3), expected)

@@ -504,12 +504,15 @@ def feature_map_ranks(
     fulls, blocks = [], []
     with torch.no_grad():
         for _ in range(repetitions):
-            conv = torch.nn.Conv2d(images.shape[1], channels, kernel_size, padding=kernel_size // 2)
-            bound = 1 / math.sqrt(images.shape[1] * kernel_size**2)  # reset_parameters' bounds, from our generator
-            conv.weight.copy_(torch.empty_like(conv.weight).uniform_(-bound, bound, generator=generator))
-            conv.bias.copy_(torch.empty_like(conv.bias).uniform_(-bound, bound, generator=generator))
+            # PyTorch's default (kaiming_uniform_ with a = √5, and the bias) bounds, drawn from our generator:
+            # no module is built, so the global RNG is never touched
+            fan_in = images.shape[1] * kernel_size**2
+            bound = 1 / math.sqrt(fan_in)
+            weight = torch.empty(channels, images.shape[1], kernel_size, kernel_size)
+            weight.uniform_(-bound, bound, generator=generator)
+            bias = torch.empty(channels).uniform_(-bound, bound, generator=generator)
             picks = torch.randperm(len(images), generator=generator)[:samples]
-            output = conv(images[picks].to(conv.weight.dtype))
+            output = torch.nn.functional.conv2d(images[picks].float(), weight, bias, padding=kernel_size // 2)
             if activation == "relu":
                 output = torch.relu(output)
             fulls.append(output.transpose(1, -1).reshape(-1, channels))
