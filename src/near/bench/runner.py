@@ -125,6 +125,9 @@ def run(
     num_images: int | None = None,
     normalize: str | None = None,
     accuracy_column: str | None = None,
+    dataset: str | None = None,
+    metric: str | None = None,
+    hp: str | None = None,
     device: str | None = None,
     timings: bool = False,
     progress: bool = False,
@@ -141,8 +144,8 @@ def run(
     space
         ``"nb201"``, ``"nats-sss"`` or ``"nb101"`` (``near.spaces.available()``).
     table, images
-        A ground-truth CSV (:func:`~near.bench.read_table`) and an ``.npz`` of images
-        (:func:`~near.bench.load_images`), as paths or already loaded.
+        A ground-truth CSV or official NATS-Bench directory (:func:`~near.bench.read_table`) and a file or
+        folder of images (:func:`~near.bench.load_images`), as paths or already loaded.
     proxy_names
         Proxy names (``near.proxies.available()``), as a list or comma-separated; ``"all"`` for every one.
     out_dir
@@ -159,8 +162,9 @@ def run(
         Classifier width; default: ``max label + 1`` over every label of the images file.
     options
         Proxy → {option: value}, on top of the defaults and :data:`BENCH_OPTIONS`.
-    num_images, normalize, accuracy_column
-        See :func:`~near.bench.load_images` and :func:`~near.bench.read_table`.
+    num_images, normalize, accuracy_column, dataset, metric, hp
+        See :func:`~near.bench.load_images` and :func:`~near.bench.read_table` (``dataset``, ``metric`` and
+        ``hp`` choose a NATS-Bench directory's accuracy).
     device
         Where the proxies run: default ``"cuda"`` when a GPU is present, else ``"cpu"``; results are the
         same up to floating-point round-off.
@@ -189,7 +193,7 @@ def run(
     names = resolve_proxies(proxy_names)
     resolved = resolve_options(names, options, repetitions)
     if not isinstance(table, Table):
-        table = read_table(table, space, accuracy_column)
+        table = read_table(table, space, accuracy_column, dataset=dataset, metric=metric, hp=hp)
     elif table.space != space.name:
         raise OptionError(f"the table was read for space {table.space!r}, not {space.name!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
@@ -225,6 +229,7 @@ def run(
             "sha256": table.sha256,
             "rows": len(table),
             "accuracy_column": table.accuracy_column,
+            **({"nats": table.nats} if table.nats else {}),
         },
         "images": {
             "path": images.path,
@@ -442,9 +447,11 @@ def _command(
         str(images["num_images"]),
         "--normalize",
         images["normalize"],
-        "--accuracy-column",
-        table["accuracy_column"],
     ]
+    if nats := table.get("nats"):
+        words += ["--dataset", nats["dataset"], "--metric", nats["metric"], "--hp", nats["hp"]]
+    else:
+        words += ["--accuracy-column", table["accuracy_column"]]
     for name, values in options.items():
         for key, value in values.items():
             words += ["--option", f"{name}.{key}={_option_text(value)}"]

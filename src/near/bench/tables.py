@@ -10,6 +10,12 @@ Two CSV layouts are read, one row per architecture:
 ``index`` is optional; without it a row's index is its position in the file (0-based). The accuracy
 column is the one of :data:`ACCURACY_COLUMNS` the file has, or any column named by the caller.
 
+An official **NATS-Bench directory** (``NATS-tss-v1_0-3ffb9-simple`` for ``nb201``,
+``NATS-sss-v1_0-50262-simple`` for ``nats-sss``; :mod:`near.formats.nats`) is read as a table too: one row per
+architecture file it holds, with the accuracy of the chosen dataset, metric and training setting. Its
+accuracies are read when rows are drawn (:meth:`Table.sample`, :meth:`Table.load`), one file per architecture,
+so a run on a sample of the 15,625 cells reads only those cells' files.
+
 Every architecture is validated by its search space, and each row gets a **key**, ``arch_str``: the
 canonical arch string of NB201/NATS, and for NB101 the compact JSON of the *pruned* cell,
 ``{"matrix":[[0,1],[0,0]],"ops":["input","output"]}`` (``Cell.to_dict()``, no spaces). Rows whose
@@ -25,13 +31,14 @@ import json
 import math
 import random
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .. import spaces
 from ..errors import ArchitectureError, DataError, OptionError
+from ..formats import nats
 from ..spaces.nb101 import Cell
 
 __all__ = ["ACCURACY_COLUMNS", "Row", "Table", "arch_key", "read_table", "shared_rows"]
@@ -52,16 +59,33 @@ class Row:
 
 @dataclass(frozen=True)
 class Table:
-    """A ground-truth table read by :func:`read_table`; ``rows`` are in file order."""
+    """A ground-truth table read by :func:`read_table`; ``rows`` are in file order.
+
+    The rows of a NATS-Bench directory hold NaN accuracies until they are drawn: :meth:`sample` and :meth:`load`
+    read them (``loader`` maps indices to accuracies).
+    """
 
     path: Path
     space: str
     accuracy_column: str
     sha256: str
     rows: tuple[Row, ...]
+    loader: Callable[[Sequence[int]], dict[int, float]] | None = field(default=None, repr=False, compare=False)
+    #: A NATS-Bench directory's setting, ``{"dataset": …, "metric": …, "hp": …}``; ``None`` for a CSV.
+    nats: dict[str, str] | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def load(self) -> Table:
+        """This table with every accuracy read (a CSV table is returned as it is)."""
+        return replace(self, rows=tuple(self._read(self.rows)), loader=None)
+
+    def _read(self, rows: Sequence[Row]) -> list[Row]:
+        if self.loader is None:
+            return list(rows)
+        accuracy = self.loader([row.index for row in rows])
+        return [replace(row, accuracy=accuracy[row.index]) for row in rows]
 
     def sample(self, n: int | None, seed: int) -> list[Row]:
         """``n`` rows drawn without replacement, sorted by index (``None``: every row).
@@ -71,7 +95,7 @@ class Table:
         (a bigger run extends a smaller one instead of starting over).
         """
         if n is None:
-            return sorted(self.rows, key=lambda row: row.index)
+            return self._read(sorted(self.rows, key=lambda row: row.index))
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise OptionError(f"sample must be a positive number of architectures, got {n!r}")
         if n > len(self.rows):
@@ -81,7 +105,7 @@ class Table:
             )
         order = sorted(self.rows, key=lambda row: row.index)
         random.Random(seed).shuffle(order)
-        return sorted(order[:n], key=lambda row: row.index)
+        return self._read(sorted(order[:n], key=lambda row: row.index))
 
 
 def arch_key(arch: Any) -> str:
@@ -116,18 +140,30 @@ def shared_rows(rows: Sequence[Row]) -> str | None:
     )
 
 
-def read_table(path: str | Path, space: str | spaces.Space, accuracy_column: str | None = None) -> Table:
-    """Read and validate a ground-truth CSV of ``space``; raise :class:`~near.errors.DataError` naming the file,
-    the line and what is wrong.
+def read_table(
+    path: str | Path,
+    space: str | spaces.Space,
+    accuracy_column: str | None = None,
+    *,
+    dataset: str | None = None,
+    metric: str | None = None,
+    hp: str | None = None,
+) -> Table:
+    """Read and validate a ground-truth CSV or NATS-Bench directory of ``space``; raise
+    :class:`~near.errors.DataError` naming the file, the line and what is wrong.
 
     Parameters
     ----------
     path
-        The CSV file.
+        The CSV file, or an official NATS-Bench directory (see the module docstring).
     space
         A search-space name (``near.spaces.available()``) or a :class:`~near.spaces.Space`.
     accuracy_column
         The column holding the accuracy; default: the one of :data:`ACCURACY_COLUMNS` present.
+    dataset, metric, hp
+        NATS-Bench directories only: ``cifar10`` (default), ``cifar100`` or ``ImageNet16-120``; ``test``
+        (default) or ``valid``; the training setting (TSS ``12``/``200``, SSS ``01``/``12``/``90`` epochs; default
+        the space's final one). See :mod:`near.formats.nats` for the accuracy each names.
 
     Examples
     --------
@@ -141,6 +177,15 @@ def read_table(path: str | Path, space: str | spaces.Space, accuracy_column: str
     """
     space = spaces.get(space)
     path = Path(path)
+    if path.is_dir():
+        if accuracy_column is not None:
+            raise OptionError("accuracy_column is for CSV tables; a NATS-Bench directory takes dataset, metric and hp")
+        return _read_nats(path, space, dataset or "cifar10", metric or "test", hp)
+    if given := [name for name, value in (("dataset", dataset), ("metric", metric), ("hp", hp)) if value is not None]:
+        raise OptionError(
+            f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to NATS-Bench directories; {path} is a "
+            "CSV table, whose accuracy column is chosen by accuracy_column"
+        )
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -185,6 +230,38 @@ def read_table(path: str | Path, space: str | spaces.Space, accuracy_column: str
     if not rows:
         raise DataError(f"table {path} has a header but no rows")
     return Table(path, space.name, accuracy, hashlib.sha256(data).hexdigest(), tuple(rows))
+
+
+def _read_nats(path: Path, space: spaces.Space, dataset: str, metric: str, hp: str | None) -> Table:
+    """The rows of a NATS-Bench directory (architectures from its meta file, accuracies read when drawn)."""
+    if not nats.is_nats_directory(path):
+        raise DataError(
+            f"{path} is a directory; a table is a CSV file or an official NATS-Bench directory "
+            f"(NATS-tss-v1_0-3ffb9-simple, NATS-sss-v1_0-50262-simple) holding {nats.META}"
+        )
+    directory = nats.read_nats_directory(path)
+    expected = {"tss": "nb201", "sss": "nats-sss"}[directory.space]
+    if space.name != expected:
+        raise DataError(
+            f"{path} is NATS-Bench {directory.space.upper()}, whose architectures are {expected}'s; "
+            f"give the space {expected}, not {space.name}"
+        )
+    dataset, metric, hp = directory.check(dataset, metric, hp)
+    rows = []
+    for index in directory.files:
+        try:
+            arch = space.validate(directory.archs[index])
+        except ArchitectureError as error:
+            raise DataError(f"{path}, architecture {index}: {error}") from None
+        rows.append(Row(index, arch_key(arch), arch, math.nan))
+    digest = hashlib.sha256(f"{directory.meta_sha256} {sorted(directory.files)} {dataset} {metric} {hp}".encode())
+
+    def loader(indices: Sequence[int]) -> dict[int, float]:
+        return directory.accuracies(indices, dataset, metric, hp)
+
+    column = f"{dataset} {'test' if metric == 'test' else 'validation'} accuracy (NATS-Bench hp={hp})"
+    setting = {"dataset": dataset, "metric": metric, "hp": hp}
+    return Table(path, space.name, column, digest.hexdigest(), tuple(rows), loader, setting)
 
 
 def _arch_columns(path: Path, space: spaces.Space, header: Sequence[str]) -> tuple[str, ...]:
