@@ -1,10 +1,11 @@
 """The input side of a benchmark: a sample of images (and labels), normalised as the networks were trained.
 
-Images come as a ``.npz`` with ``images`` uint8 N×C×H×W (or floats already in [0, 1]) and ``labels`` (read
-by :func:`near.data.load_data`, which scales uint8 to [0, 1]). Every architecture of a run gets the **same**
-images: the first ``num_images`` of the file (default :data:`DEFAULT_NUM_IMAGES`, or all when the file has
-fewer) with their labels. Each proxy takes what it needs from that batch: NEAR draws its samples from all of them
-(its widest layer decides how many; ≥ 10 for a 10-class NB201 classifier), the proxies with a reference
+Images come as a ``.npz`` with ``images`` uint8 N×C×H×W (or floats already in [0, 1]) and ``labels``, or in any
+format of :mod:`near.formats` (a CIFAR-10/100 or ImageNet16 pickle folder, IDX files, a folder of PNG/JPEG
+files); all are read by :func:`near.data.load_data`, which scales uint8 to [0, 1]. Every architecture of a run
+gets the **same** images: the first ``num_images`` of the file (default :data:`DEFAULT_NUM_IMAGES`, or all when
+the file has fewer) with their labels. Each proxy takes what it needs from that batch: NEAR draws its samples
+from all of them (its widest layer decides how many; ≥ 10 for a 10-class NB201 classifier), the proxies with a reference
 batch size take their first ``batch_size`` (64 for Samsung's gradient proxies, 128 for NASWOT) and ZiCo
 splits them into 2 batches (its reference is 2 × 128).
 
@@ -74,7 +75,7 @@ class ImageSample:
 
 
 def load_images(path: str | Path, *, num_images: int | None = None, normalize: str | None = None) -> ImageSample:
-    """Load the first ``num_images`` images of a ``.npz`` and normalise them (see the module docstring).
+    """Load the first ``num_images`` images of a file or folder and normalise them (see the module docstring).
 
     Raises :class:`~near.errors.DataError` for a file that cannot be read, that does not hold N×C×H×W
     images, or that holds fewer images than asked for; :class:`~near.errors.OptionError` for an unknown

@@ -206,7 +206,10 @@ def run(
         images = load_images(images, num_images=num_images, normalize=normalize)
     num_classes = _num_classes(num_classes, images)
     if images.y is None and (labelled := [n for n in names if proxies.info(n).needs_labels]):
-        raise DataError(f"{images.path} has no labels, but {', '.join(labelled)} need them; give an .npz with 'labels'")
+        raise DataError(
+            f"{images.path} has no labels, but {', '.join(labelled)} need them; give labelled images (an .npz with "
+            "'labels', or a dataset folder)"
+        )
     check_fit(space, rows[0].arch, images, num_classes)
     if not isinstance(retry_failed, bool):
         raise OptionError(f"retry_failed must be True or False, got {retry_failed!r}")

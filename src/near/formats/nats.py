@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import bz2
 import hashlib
-import io
 import pickle
 import re
-from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, OptionError
+from ._pickle import load_plain
 
 __all__ = ["DATASETS", "DEFAULT_HP", "METRICS", "NatsDirectory", "is_nats_directory", "read_nats_directory"]
 
@@ -63,29 +62,9 @@ _SETS = {
 }
 
 
-class _PlainUnpickler(pickle.Unpickler):
-    """Unpickles only what NATS-Bench's ``-simple`` files hold: builtins, ``OrderedDict`` and NumPy scalars."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == ("collections", "OrderedDict"):
-            return OrderedDict
-        if (module, name) == ("numpy", "dtype"):
-            return np.dtype
-        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name == "scalar":
-            return _numpy_scalar
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
-
-
-def _numpy_scalar(dtype: np.dtype, data: bytes | None = None) -> Any:
-    """Rebuild a pickled NumPy scalar (what ``numpy.core.multiarray.scalar`` does for plain dtypes)."""
-    if dtype.hasobject or data is None:
-        raise pickle.UnpicklingError(f"refusing to load a NumPy scalar of dtype {dtype}")
-    return np.frombuffer(data, dtype=dtype, count=1)[0]
-
-
 def _load(path: Path) -> Any:
     try:
-        return _PlainUnpickler(io.BytesIO(bz2.decompress(path.read_bytes()))).load()
+        return load_plain(bz2.decompress(path.read_bytes()))
     except FileNotFoundError:
         raise DataError(f"NATS-Bench file not found: {path}") from None
     except pickle.UnpicklingError as error:

@@ -13,8 +13,11 @@ import numpy as np
 
 from ..errors import DataError
 from .arrays import read_npy, read_npz
+from .cifar import is_cifar10_folder, is_cifar100_folder, read_cifar_folder
 from .csvfile import read_csv
 from .idx import is_idx_file, read_idx, read_idx_folder
+from .imagefolder import image_files, read_image_folder
+from .imagenet16 import is_imagenet16_folder, read_imagenet16_folder
 
 __all__ = ["FILE_FORMATS", "FOLDER_FORMATS", "read_samples"]
 
@@ -26,13 +29,18 @@ _FILE_READERS: dict[str, Reader] = {".npz": read_npz, ".npy": read_npy, ".csv": 
 #: What a sample file may be, for error messages.
 FILE_FORMATS = "a .npz, .npy or .csv file, or an IDX file (…-idx3-ubyte[.gz])"
 #: What a sample folder may be, for error messages.
-FOLDER_FORMATS = "an MNIST-style IDX folder (train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz])"
+FOLDER_FORMATS = (
+    "a folder: MNIST-style IDX (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz]), CIFAR-10 "
+    "(cifar-10-batches-py), CIFAR-100 (cifar-100-python), NB201's ImageNet16 (train_data_batch_*) or image files "
+    "(PNG/JPEG, in one subfolder per class or unlabelled)"
+)
 
 
 def read_samples(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """Features and labels (``None`` when the format has none) of a sample file or folder.
 
-    A folder is read as its **training split**; a single IDX file as unlabelled samples.
+    A folder is read as its **training split** (the images a network is trained on, whose distribution it should
+    be scored on); a single IDX file as unlabelled samples.
     """
     if path.is_dir():
         return _read_folder(path)
@@ -45,7 +53,13 @@ def read_samples(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _read_folder(folder: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    names = [path for path in folder.iterdir() if path.is_file()]
-    if any(is_idx_file(path) for path in names):
+    """The first format whose files the folder holds, in this order: IDX, CIFAR-10, CIFAR-100, ImageNet16, images."""
+    if any(is_idx_file(path) for path in folder.iterdir() if path.is_file()):
         return read_idx_folder(folder)
+    if is_cifar10_folder(folder) or is_cifar100_folder(folder):
+        return read_cifar_folder(folder)
+    if is_imagenet16_folder(folder):
+        return read_imagenet16_folder(folder)
+    if image_files(folder)[0]:
+        return read_image_folder(folder)
     raise DataError(f"{folder} is a directory holding no dataset near can read; expected {FOLDER_FORMATS}")
