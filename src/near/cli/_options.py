@@ -103,7 +103,7 @@ def load_data_or_exit(data_spec: str, needs_labels: bool):
     if needs_labels and data.y is None:
         raise click.ClickException(
             f"--verify trains the networks and needs labels (classes or regression targets), but {data_spec} has "
-            "none; use a .npz with 'labels'/'y' or a .csv with a label column"
+            "none; use a .npz with 'labels'/'y', a .csv with a label column or a labelled dataset folder"
         )
     return data
 
@@ -114,7 +114,8 @@ DATA_OPTION = click.option(
     "data_spec",
     required=True,
     metavar="DATA",
-    help="A built-in dataset (see `near datasets`) or a .npz, .npy or .csv file.",
+    help="A built-in dataset (see `near datasets`), a .npz, .npy, .csv or IDX file, or a dataset folder "
+    "(MNIST-style IDX, CIFAR, ImageNet16, images; docs/formats.md).",
 )
 
 

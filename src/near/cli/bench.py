@@ -11,6 +11,7 @@ import click
 from ..bench.images import NORMALIZATIONS
 from ..bench.tables import ACCURACY_COLUMNS
 from ..errors import NearError
+from ..formats.nats import DATASETS, METRICS
 from ._console import Terminated, sigterm_raises, stderr_is_terminal, warnings_to_stderr
 from ._options import (
     device,
@@ -54,8 +55,21 @@ def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str,
 
 @click.command("bench")
 @click.argument("space", callback=_space, metavar="SPACE")
-@click.option("--table", "-t", required=True, type=click.Path(dir_okay=False), help="Ground-truth CSV of SPACE.")
-@click.option("--images", "-i", required=True, metavar="NPZ", help="Images (N×3×H×W uint8) and labels, an .npz.")
+@click.option(
+    "--table",
+    "-t",
+    required=True,
+    type=click.Path(),
+    help="Ground-truth CSV of SPACE, or an official NATS-Bench directory (NATS-tss-…-simple, NATS-sss-…-simple).",
+)
+@click.option(
+    "--images",
+    "-i",
+    required=True,
+    metavar="IMAGES",
+    help="Images (N×3×H×W) and labels: an .npz, or a folder: cifar-10-batches-py, cifar-100-python, NB201's "
+    "ImageNet16, image files in class subfolders (docs/formats.md).",
+)
 @click.option(
     "--proxies",
     "-p",
@@ -85,13 +99,16 @@ def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str,
     help="NEAR's repetitions (fresh weights and samples each); the paper uses 32.",
 )
 @click.option(
-    "--num-classes", type=click.IntRange(min=1), default=None, help="Classifier width. Default: max label + 1 in NPZ."
+    "--num-classes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Classifier width. Default: max label + 1 in IMAGES.",
 )
 @click.option(
     "--num-images",
     type=click.IntRange(min=1),
     default=None,
-    help="Images given to every architecture (the first ones of NPZ). Default: 256, or all when fewer.",
+    help="Images given to every architecture (the first ones of IMAGES). Default: 256, or all when fewer.",
 )
 @click.option(
     "--normalize",
@@ -104,6 +121,24 @@ def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str,
     default=None,
     metavar="COLUMN",
     help=f"Table column with the accuracy. Default: the one of {', '.join(ACCURACY_COLUMNS)} present.",
+)
+@click.option(
+    "--dataset",
+    type=click.Choice(DATASETS, case_sensitive=False),
+    default=None,
+    help="NATS-Bench directory: the dataset whose accuracy is the ground truth. Default: cifar10.",
+)
+@click.option(
+    "--metric",
+    type=click.Choice(METRICS),
+    default=None,
+    help="NATS-Bench directory: test or valid accuracy (cifar10 valid: the cifar10-valid runs). Default: test.",
+)
+@click.option(
+    "--hp",
+    default=None,
+    metavar="EPOCHS",
+    help="NATS-Bench directory: the training setting, TSS 12 or 200, SSS 01, 12 or 90. Default: 200 (TSS), 90 (SSS).",
 )
 @click.option(
     "--option",
@@ -158,6 +193,9 @@ def bench_command(
     num_images: int | None,
     normalize: str | None,
     accuracy_column: str | None,
+    dataset: str | None,
+    metric: str | None,
+    hp: str | None,
     proxy_options: dict[str, dict],
     device: str | None,
     timings: bool,
@@ -181,6 +219,7 @@ def bench_command(
       near bench nb201 -t nb201_cifar10.csv -i cifar10_960.npz -p near,params,flops -n 1000 -r 32 -o runs/c10
       near bench nb201 -t c100.csv -i c100.npz -p all -n 200 --num-classes 100 --normalize cifar100 -o runs/c100
       near bench nb101 -t nb101_500.csv -i cifar10_960.npz -p near,params,zen -o runs/nb101
+      near bench nb201 -t NATS-tss-v1_0-3ffb9-simple --dataset cifar100 -i cifar-100-python -p near -n 99 -o runs/nats
     """
     from ..bench import run
 
@@ -200,6 +239,9 @@ def bench_command(
                 num_images=num_images,
                 normalize=normalize,
                 accuracy_column=accuracy_column,
+                dataset=dataset,
+                metric=metric,
+                hp=hp,
                 device=device,
                 timings=timings,
                 progress=stderr_is_terminal(),

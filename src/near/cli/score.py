@@ -28,7 +28,8 @@ from ._options import (
     "data_spec",
     required=True,
     metavar="DATA",
-    help="A built-in dataset (see `near datasets`) or a .npz, .npy or .csv file; its labels only set num_classes.",
+    help="A built-in dataset (see `near datasets`), a .npz, .npy, .csv or IDX file, or a dataset folder "
+    "(docs/formats.md); its labels only set num_classes.",
 )
 @click.option(
     "--repetitions",
