@@ -149,3 +149,13 @@ def test_bench_run_on_the_official_fixture(nats, tmp_path):
     assert config["table"]["nats"] == {"dataset": "cifar10", "metric": "test", "hp": "90"}
     assert "--dataset cifar10 --metric test --hp 90" in config["command"]
     assert "--accuracy-column" not in config["command"]
+
+
+def test_analyse_reads_the_nats_directory_with_the_runs_setting(nats, tmp_path):
+    from near.report.analysis import analyse_run
+
+    images = write_images(tmp_path / "images.npz", n=16, shape=(3, 32, 32))
+    out = tmp_path / "out"
+    run("nats-sss", nats / SSS, images, ["params"], out_dir=out, executor="serial", metric="valid", hp="12")
+    text = analyse_run(out)  # the table run.json names, read as cifar10 / valid / hp 12 as the run was
+    assert "in the space: 79.31" in text  # 79.315 (cifar10-valid x-valid, 12 epochs); the default would be 89.51

@@ -249,11 +249,13 @@ def analyse_run(
     best, sample = None, None
     recorded = run.settings.get("table", {}).get("path") if isinstance(run.settings.get("table"), dict) else None
     path = Path(table) if table is not None else Path(recorded) if recorded else None
-    if path is not None and (table is not None or path.is_file()):
+    if path is not None and (table is not None or path.exists()):
         space = space or run.settings.get("space")
         if not space:
             raise InputError(f"{run.path}: run.json names no search space; give it (--space) to read the table")
-        rows = read_table(path, spaces.get(space))
+        recorded_table = run.settings["table"] if isinstance(run.settings.get("table"), dict) else {}
+        nats = recorded_table.get("nats") or {} if path.is_dir() else {}  # a NATS-Bench directory: the run's setting
+        rows = read_table(path, spaces.get(space), **nats).load()  # (whose accuracies are read here, all of them)
         best = max(row.accuracy for row in rows.rows)
         if estimate is not None and estimate <= len(rows):
             chosen = {row.arch_str for row in rows.sample(estimate, int(run.settings.get("seed", 0)))}
