@@ -29,13 +29,14 @@ def nats(shared_data):
 
 def test_tss_fixture_rows_and_cifar10_test_accuracy_match_the_shared_table(nats, shared_data):
     table = read_table(nats / TSS, "nb201")
-    assert [row.index for row in table.rows] == [0, 11, 284] and table.rows[0].arch_str == TSS_0
-    assert all(math.isnan(row.accuracy) for row in table.rows)  # read when drawn
+    assert [row.index for row in table.entries] == [0, 11, 284] and table.entries[0].arch_str == TSS_0
+    assert all(math.isnan(row.accuracy) for row in table.entries)  # read when drawn, or when rows are asked for
     with open(shared_data / "nb201" / "nb201_cifar10.csv", newline="") as stream:
         published = {int(r["index"]): (r["arch_str"], float(r["test_accuracy"])) for r in csv.DictReader(stream)}
     for row in table.sample(None, 0):  # default: cifar10, test, hp 200 (the 200-epoch mean over seeds)
         assert row.arch_str == published[row.index][0]
         assert row.accuracy == pytest.approx(published[row.index][1], abs=1e-5)
+    assert table.rows == tuple(table.sample(None, 0)) and table.load().rows == table.rows
     assert table.nats == {"dataset": "cifar10", "metric": "test", "hp": "200"}
     assert table.accuracy_column == "cifar10 test accuracy (NATS-Bench hp=200)"
 
@@ -110,7 +111,7 @@ def test_only_the_drawn_architectures_are_read(nats, tmp_path):
             assert "000011" in str(error)
     assert drawn and all(row.index != 11 and 85 < row.accuracy < 95 for rows in drawn for row in rows)
     with pytest.raises(DataError, match=r"cannot read the NATS-Bench file .*000011\.pickle\.pbz2"):
-        table.load()
+        _ = table.rows  # every file
 
 
 def test_a_file_of_another_benchmark_is_refused(nats, tmp_path):

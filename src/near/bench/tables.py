@@ -13,8 +13,8 @@ column is the one of :data:`ACCURACY_COLUMNS` the file has, or any column named 
 An official **NATS-Bench directory** (``NATS-tss-v1_0-3ffb9-simple`` for ``nb201``,
 ``NATS-sss-v1_0-50262-simple`` for ``nats-sss``; :mod:`near.formats.nats`) is read as a table too: one row per
 architecture file it holds, with the accuracy of the chosen dataset, metric and training setting. Its
-accuracies are read when rows are drawn (:meth:`Table.sample`, :meth:`Table.load`), one file per architecture,
-so a run on a sample of the 15,625 cells reads only those cells' files.
+accuracies are read when they are needed, one file per architecture: :meth:`Table.sample` reads only the drawn
+rows' files (a run on a sample of the 15,625 cells reads only those), :attr:`Table.rows` all of them.
 
 Every architecture is validated by its search space, and each row gets a **key**, ``arch_str``: the
 canonical arch string of NB201/NATS, and for NB101 the compact JSON of the *pruned* cell,
@@ -59,31 +59,42 @@ class Row:
 
 @dataclass(frozen=True)
 class Table:
-    """A ground-truth table read by :func:`read_table`; ``rows`` are in file order.
+    """A ground-truth table read by :func:`read_table`; :attr:`rows` are in file order.
 
-    The rows of a NATS-Bench directory hold NaN accuracies until they are drawn: :meth:`sample` and :meth:`load`
-    read them (``loader`` maps indices to accuracies).
+    ``entries`` are the rows as read; for a NATS-Bench directory their accuracies are NaN and ``loader`` reads
+    them (indices → accuracies) when :meth:`sample` draws rows or :attr:`rows` is first asked for.
     """
 
     path: Path
     space: str
     accuracy_column: str
     sha256: str
-    rows: tuple[Row, ...]
+    entries: tuple[Row, ...] = field(repr=False)
     loader: Callable[[Sequence[int]], dict[int, float]] | None = field(default=None, repr=False, compare=False)
     #: A NATS-Bench directory's setting, ``{"dataset": …, "metric": …, "hp": …}``; ``None`` for a CSV.
     nats: dict[str, str] | None = None
+    _cache: dict[str, tuple[Row, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.entries)
+
+    @property
+    def rows(self) -> tuple[Row, ...]:
+        """Every row with its accuracy (for a NATS-Bench directory, every file is read the first time)."""
+        if "rows" not in self._cache:
+            self._cache["rows"] = tuple(self._read(self.entries))
+        return self._cache["rows"]
 
     def load(self) -> Table:
-        """This table with every accuracy read (a CSV table is returned as it is)."""
-        return replace(self, rows=tuple(self._read(self.rows)), loader=None)
+        """This table with every accuracy read and kept (a CSV table is returned as it is)."""
+        return self if self.loader is None else replace(self, entries=self.rows, loader=None)
 
     def _read(self, rows: Sequence[Row]) -> list[Row]:
         if self.loader is None:
             return list(rows)
+        if "rows" in self._cache:
+            known = {row.index: row for row in self._cache["rows"]}
+            return [known[row.index] for row in rows]
         accuracy = self.loader([row.index for row in rows])
         return [replace(row, accuracy=accuracy[row.index]) for row in rows]
 
@@ -95,15 +106,15 @@ class Table:
         (a bigger run extends a smaller one instead of starting over).
         """
         if n is None:
-            return self._read(sorted(self.rows, key=lambda row: row.index))
+            return self._read(sorted(self.entries, key=lambda row: row.index))
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise OptionError(f"sample must be a positive number of architectures, got {n!r}")
-        if n > len(self.rows):
+        if n > len(self.entries):
             raise OptionError(
-                f"cannot sample {n} architectures from {self.path}, which has {len(self.rows)} rows; "
-                f"give --sample {len(self.rows)} or less"
+                f"cannot sample {n} architectures from {self.path}, which has {len(self.entries)} rows; "
+                f"give --sample {len(self.entries)} or less"
             )
-        order = sorted(self.rows, key=lambda row: row.index)
+        order = sorted(self.entries, key=lambda row: row.index)
         random.Random(seed).shuffle(order)
         return self._read(sorted(order[:n], key=lambda row: row.index))
 

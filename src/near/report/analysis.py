@@ -255,7 +255,7 @@ def analyse_run(
             raise InputError(f"{run.path}: run.json names no search space; give it (--space) to read the table")
         recorded_table = run.settings["table"] if isinstance(run.settings.get("table"), dict) else {}
         nats = recorded_table.get("nats") or {} if path.is_dir() else {}  # a NATS-Bench directory: the run's setting
-        rows = read_table(path, spaces.get(space), **nats).load()  # (whose accuracies are read here, all of them)
+        rows = read_table(path, spaces.get(space), **nats)
         best = max(row.accuracy for row in rows.rows)
         if estimate is not None and estimate <= len(rows):
             chosen = {row.arch_str for row in rows.sample(estimate, int(run.settings.get("seed", 0)))}
