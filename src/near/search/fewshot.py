@@ -1,0 +1,168 @@
+"""Few-shot search: a limited number of queries to a real accuracy, chosen from the zero-cost scores.
+
+An **oracle** answers ``accuracy(arch)``: a benchmark table's column (:class:`TableOracle`) or a user's
+training function (:class:`FunctionOracle`, ``path.py:train_and_eval``). Each answer is stored in the
+results store like a proxy value (proxy ``query:<source>``), so a resumed search does not pay for a query
+twice; an evaluation that raises or returns NaN/inf is stored as failed and the search goes on.
+
+:func:`choose_queries` spends the query budget on the archive of a zero-cost search: first the
+architectures the zero-cost fitness ranks highest (warm start), then, once three queries have answered, the
+one a ridge regression on the queried architectures predicts best (features: each proxy's rank in the
+archive and the space's ``encode`` where it has one), refitted after every query.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib.util
+import math
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, OptionError
+from .protocol import encode_of
+
+__all__ = ["FunctionOracle", "TableOracle", "choose_queries"]
+
+#: Successful queries needed before the predictor takes over from the zero-cost order.
+MIN_FIT = 3
+
+
+class TableOracle:
+    """Accuracies from a CSV: the ``column`` of the row whose ``arch_str`` (or, for NB101, pruned cell) is the key."""
+
+    def __init__(self, path: str | Path, column: str, space: Any) -> None:
+        self.path, self.column = Path(path), column
+        if not self.path.is_file():
+            raise DataError(f"table {self.path} not found")
+        self.sha256 = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        self.values = _read_column(self.path, column, space)
+        self.name = f"query:{column}"
+        self.options = {"table_sha256": self.sha256, "column": column}
+
+    def __call__(self, key: str, arch: Any) -> tuple[float, str | None]:
+        if key not in self.values:
+            return math.nan, f"{key} is not in {self.path}"
+        return self.values[key], None
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.values
+
+
+def _read_column(path: Path, column: str, space: Any) -> dict[str, float]:
+    """Key → value of ``column``; the benchmark spaces read the table as ``near bench`` does (same keys)."""
+    if getattr(space, "name", None) in ("nb201", "nats-sss", "nb101") and hasattr(space, "space"):
+        from ..bench.tables import read_table
+
+        table = read_table(path, space.name, column)
+        values: dict[str, float] = {}
+        for row in table.rows:
+            values.setdefault(row.arch_str, row.accuracy)  # NB101 rows sharing a cell: the first one's value
+        return values
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        for needed in ("arch_str", column):
+            if needed not in header:
+                raise DataError(f"{path} has no column {needed!r}; its columns are {', '.join(header)}")
+        values = {}
+        for line, row in enumerate(reader, start=2):
+            try:
+                values.setdefault(row["arch_str"], float(row[column]))
+            except ValueError:
+                raise DataError(f"{path}, line {line}: {column} {row[column]!r} is not a number") from None
+        return values
+
+
+class FunctionOracle:
+    """Accuracies from a user's function ``evaluate(arch) -> float`` in a ``.py`` file (``path.py:name``)."""
+
+    def __init__(self, spec: str) -> None:
+        path_text, _, name = spec.rpartition(":")
+        path = Path(path_text)
+        if not path_text.endswith(".py") or not name:
+            raise OptionError(f"--evaluate takes path/to/file.py:function, got {spec!r}")
+        if not path.is_file():
+            raise OptionError(f"--evaluate: file {path} not found")
+        module_name = f"near_user_evaluate_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
+        loader = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(loader)
+        sys.modules[module_name] = module
+        try:
+            loader.loader.exec_module(module)
+        except Exception as error:
+            del sys.modules[module_name]
+            raise OptionError(f"--evaluate: importing {path} failed: {type(error).__name__}: {error}") from error
+        function = getattr(module, name, None)
+        if not callable(function):
+            raise OptionError(f"--evaluate: {path} has no function {name!r}")
+        self.function: Callable[[Any], float] = function
+        self.name = "query:evaluate"
+        self.options = {"evaluate": spec, "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+    def __call__(self, key: str, arch: Any) -> tuple[float, str | None]:
+        try:
+            value = float(self.function(arch))
+        except Exception as error:
+            return math.nan, f"failed: {type(error).__name__}: {error}"
+        if not math.isfinite(value):
+            return math.nan, f"failed: the evaluation returned {value}"
+        return value, None
+
+
+def choose_queries(search, oracle, queries: int, store, on_query: Callable[[str, float], None] | None = None) -> dict:
+    """Spend ``queries`` queries on ``search``'s archive (see the module docstring); return key → accuracy
+    (NaN for a failed query), in query order."""
+    from ..bench.store import StoredResult
+
+    option_key = store.register(oracle.name, oracle.options)
+    stored: Mapping[tuple[str, str], StoredResult] = store.fetch(0, {oracle.name: option_key})
+    ranked = search.archive.best()
+    if isinstance(oracle, TableOracle):  # only the table's architectures can be queried
+        ranked = [key for key in ranked if key in oracle]
+    answered: dict[str, float] = {}
+    best_key, best_value = "", -math.inf
+    while len(answered) < queries:
+        left = [key for key in ranked if key not in answered]
+        if not left:
+            break
+        good = [key for key, value in answered.items() if math.isfinite(value)]
+        key = _predicted_best(search, good, answered, left) if len(good) >= MIN_FIT else left[0]
+        if (key, oracle.name) in stored:
+            value = stored[key, oracle.name].value
+        else:
+            start = time.perf_counter()
+            value, reason = oracle(key, search.archs[key])
+            seconds = time.perf_counter() - start
+            store.add(key, 0, [(oracle.name, option_key, value, reason, seconds)], "oracle", failed=math.isnan(value))
+        answered[key] = value
+        if math.isfinite(value) and value > best_value:
+            best_key, best_value = key, value
+        search.record(queries=len(answered), accuracy=best_value if best_key else math.nan, queried=best_key)
+        if on_query is not None:
+            on_query(key, value)
+    return answered
+
+
+def _features(search, key: str) -> list[float]:
+    archive, n = search.archive, len(search.archive)
+    ranks = [archive.rank(key, name) / n for name in archive.proxies]
+    return ranks + (encode_of(search.space, search.archs[key]) or [])
+
+
+def _predicted_best(search, good: list[str], answered: Mapping[str, float], left: list[str]) -> str:
+    """The unqueried key a ridge regression fitted on the successful queries predicts best (ties: zero-cost order)."""
+    from sklearn.linear_model import Ridge
+
+    x = np.array([_features(search, key) for key in good])
+    y = np.array([answered[key] for key in good])
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = Ridge(alpha=1.0).fit((x - mean) / scale, y)
+    predicted = model.predict((np.array([_features(search, key) for key in left]) - mean) / scale)
+    return left[int(np.argmax(predicted))]  # argmax: the first of equal predictions, i.e. the best-ranked one

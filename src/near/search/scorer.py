@@ -1,0 +1,103 @@
+"""Scoring one architecture with the search's proxies, through the results store.
+
+A value depends only on (score seed, architecture key, proxy, options), exactly as in ``near bench``
+(:func:`near.bench.scoring.arch_seed`: the network is built under one derived seed, the proxies run under
+another), and is stored in ``results.sqlite`` with ``near bench``'s conventions the moment it is computed.
+So a stopped search loses at most the architecture in progress, and any later search — another strategy
+seed, another budget, a few-shot run, even ``near bench`` over the same space and images — reuses it.
+The search's own ``seed`` only steers the strategy; the score seed (default 0) is separate so that searches
+with different seeds share their scores.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import proxies
+from ..bench.images import ImageSample
+from ..bench.scoring import SETUP_ERRORS, arch_seed
+from ..bench.store import ResultStore, StoredResult
+from ..rng import isolated_rng
+
+__all__ = ["Scored", "Scorer"]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One architecture's proxy values, its scoring cost in seconds, whether it failed and why, and whether
+    the values were computed now (``False``: read from the store)."""
+
+    key: str
+    values: Mapping[str, float]
+    seconds: float
+    failed: bool
+    reason: str | None
+    computed: bool
+
+
+class Scorer:
+    """Scores architectures of ``space`` on ``images`` with ``names`` (resolved ``options``), caching in ``store``."""
+
+    def __init__(
+        self,
+        space: Any,
+        images: ImageSample,
+        names: Sequence[str],
+        options: Mapping[str, Mapping[str, Any]],
+        store: ResultStore,
+        *,
+        num_classes: int,
+        score_seed: int = 0,
+        device: str = "cpu",
+    ) -> None:
+        self.space, self.images, self.names, self.options = space, images, list(names), options
+        self.store, self.num_classes, self.score_seed, self.device = store, num_classes, score_seed, device
+        self.keys = {name: store.register(name, options[name]) for name in self.names}
+        self.cache = store.fetch(score_seed, self.keys)
+        self.computed = self.reused = 0
+
+    def score(self, key: str, arch: Any) -> Scored:
+        """The stored values of ``key`` if every proxy has one, else compute the missing ones and store them."""
+        stored = {name: self.cache.get((key, name)) for name in self.names}
+        if all(value is not None for value in stored.values()):
+            self.reused += 1
+            return self._scored(key, stored, computed=False)
+        missing = [name for name, value in stored.items() if value is None]
+        rows = self._compute(key, arch, missing)
+        failed = any(row[5] for row in rows)
+        self.store.add(key, self.score_seed, [row[:5] for row in rows], self.device, failed=failed)
+        self.cache.update({(key, row[0]): StoredResult(row[2], row[3], row[4], row[5]) for row in rows})
+        self.computed += 1
+        return self._scored(key, {name: self.cache[key, name] for name in self.names}, computed=True)
+
+    def _compute(self, key: str, arch: Any, names: Sequence[str]) -> list[tuple]:
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # NB201's `none` edges warn on most cells; the values carry reasons
+            try:
+                with isolated_rng(arch_seed(self.score_seed, key, "model")):
+                    model = self.space.build(arch, num_classes=self.num_classes)
+                values = proxies.compute_many(
+                    names, model, self.images.x, self.images.y,
+                    seed=arch_seed(self.score_seed, key, "proxies"), device=self.device,
+                    options={name: dict(self.options[name]) for name in names}, on_error="nan",
+                )  # fmt: skip
+            except SETUP_ERRORS:
+                raise
+            except Exception as error:
+                why = f"failed: {type(error).__name__}: {error}"
+                seconds = (time.perf_counter() - start) / len(names)
+                return [(name, self.keys[name], math.nan, why, seconds, True) for name in names]
+        return [(name, self.keys[name], float(v), v.reason, v.seconds, False) for name, v in values.items()]
+
+    def _scored(self, key: str, stored: Mapping[str, Any], computed: bool) -> Scored:
+        failed = any(result.failed for result in stored.values())
+        reasons = [result.reason for result in stored.values() if result.reason]
+        seconds = sum(result.seconds or 0.0 for result in stored.values())
+        values = {name: result.value for name, result in stored.items()}
+        return Scored(key, values, seconds, failed, reasons[0] if reasons else None, computed)
