@@ -1,0 +1,229 @@
+"""near.search: known optimum, determinism, resume and reuse, few-shot queries, spaces, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import near.search as ns
+from near.errors import ArchitectureError, OptionError
+from near.search.fitness import Archive
+from near.search.spaces import MLPSpace, NATSSSSSpace, NB101Space, NB201Space
+
+HERE = Path(__file__).resolve().parent
+SPACE = f"{HERE / 'search_space.py'}:Widths"
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> Path:
+    """16 random 3×4×4 images with labels 0–1 (what the synthetic space's MLPs take)."""
+    path = tmp_path_factory.mktemp("search") / "images.npz"
+    rng = np.random.default_rng(0)
+    np.savez(path, images=rng.integers(0, 256, (16, 3, 4, 4), dtype=np.uint8), labels=np.arange(16) % 2)
+    return path
+
+
+def run(images: Path, out: Path, **kwargs) -> ns.SearchResult:
+    settings = {"max_archs": 120, "seed": 0, "num_classes": 2, **kwargs}
+    return ns.search(SPACE, images, "params", out_dir=out, **settings)
+
+
+def test_evolution_finds_the_known_optimum_random_search_does_not(images, tmp_path):
+    # 120 of 1,296 networks: evolution climbs to the widest one; random sampling draws it with p ≈ 0.09
+    found = [run(images, tmp_path / f"rea{seed}", seed=seed).best[0] for seed in range(3)]
+    assert [entry["arch"] for entry in found] == ["64-64-64-64"] * 3
+    # params of the widest: (48·64 + 64) + 3·(64·64 + 64) + (64·2 + 2)
+    assert found[0]["scores"]["params"] == 48 * 64 + 64 + 3 * (64 * 64 + 64) + 64 * 2 + 2
+    lucky = run(images, tmp_path / "random", strategy="random")
+    assert lucky.best[0]["arch"] != "64-64-64-64"
+    assert lucky.scored == 120
+
+
+def test_same_seed_same_search_other_seed_reuses_scores(images, tmp_path):
+    first, again = run(images, tmp_path / "a", seed=5), run(images, tmp_path / "b", seed=5)
+    assert first.best == again.best
+    assert [r["best_arch"] for r in first.trajectory] == [r["best_arch"] for r in again.trajectory]
+    # another seed in the same directory computes only the networks the first search did not score
+    other = run(images, tmp_path / "a", seed=6)
+    assert other.reused > 0 and other.computed + other.reused == other.scored == 120
+    rows = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert rows["seed"] == 6 and rows["reused"] == other.reused
+
+
+def test_interrupted_search_resumes_without_losing_anything(images, tmp_path):
+    whole = run(images, tmp_path / "whole", seed=3)
+    count = 0
+
+    def stop(scored):
+        nonlocal count
+        count += 1
+        if count == 50:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(images, tmp_path / "cut", seed=3, on_scored=stop)
+    resumed = run(images, tmp_path / "cut", seed=3)
+    assert (resumed.reused, resumed.computed) == (50, 70)
+    assert resumed.best == whole.best
+    trajectory = list(csv.DictReader((tmp_path / "cut" / "trajectory.csv").open()))
+    assert len(trajectory) == 120 and trajectory[-1]["best_arch"] == whole.best[0]["arch"]
+    assert (tmp_path / "cut" / "trajectory.png").stat().st_size > 0
+
+
+def test_few_shot_function_records_failures_and_goes_on(images, tmp_path):
+    result = run(images, tmp_path / "fs", max_archs=40, evaluate=f"{HERE / 'search_space.py'}:evaluate", queries=12)
+    assert result.queries == 12
+    store = __import__("sqlite3").connect(tmp_path / "fs" / "results.sqlite")
+    rows = store.execute("SELECT arch, value, reason, failed FROM results WHERE proxy = 'query:evaluate'").fetchall()
+    assert len(rows) == 12
+    for arch, value, reason, failed in rows:
+        first = int(arch.split("-")[0])
+        expected = sum(math.log2(int(w)) for w in arch.split("-"))
+        if first == 2:
+            assert failed and value is None and "out of memory" in reason
+        elif first == 4:
+            assert failed and value is None and "nan" in reason
+        else:
+            assert not failed and value == pytest.approx(expected)
+    good = [value for _, value, _, failed in rows if not failed]
+    assert result.best[0]["accuracy"] == pytest.approx(max(good))
+    # queried ones come first in best, by accuracy
+    accuracies = [entry["accuracy"] for entry in result.best if "accuracy" in entry]
+    assert accuracies == sorted(accuracies, reverse=True)
+
+
+def test_few_shot_table_queries_only_the_column(images, tmp_path):
+    table = tmp_path / "table.csv"
+    rng = random.Random(0)
+    with table.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["arch_str", "val_accuracy", "test_accuracy"])
+        for _ in range(300):
+            arch = ns.load_space(SPACE).sample(rng)
+            writer.writerow(["-".join(map(str, arch)), sum(arch), -sum(arch)])
+    result = run(images, tmp_path / "t", table=table, query_column="val_accuracy", queries=5,
+                 truth_table=table, truth_column="test_accuracy")  # fmt: skip
+    assert result.queries == 5
+    top = result.best[0]
+    assert top["accuracy"] == sum(map(int, top["arch"].split("-")))
+    assert top["truth"] == -top["accuracy"]
+
+
+def test_archive_rank_combinations_by_hand():
+    archive = Archive(["a", "b"], "mean-rank")
+    for key, a, b in (("x", 1.0, 30.0), ("y", 2.0, 10.0), ("z", 3.0, math.nan)):
+        archive.add(key, {"a": a, "b": b})
+    # ranks a: x1 y2 z3; b: y1 x2 z0 (NaN below all); divided by n = 3
+    assert archive.fitness("x") == pytest.approx((1 / 3 + 2 / 3) / 2)
+    assert archive.fitness("z") == pytest.approx((3 / 3 + 0) / 2)
+    assert archive.best() == ["x", "y", "z"]
+    logs = Archive(["a", "b"], "log-rank")
+    for key in ("x", "y", "z"):
+        logs.add(key, archive.values[key])
+    assert logs.fitness("y") == pytest.approx((math.log(2 / 3) + math.log(1 / 3)) / 2)
+    assert logs.fitness("z") == -math.inf
+    assert Archive(["a"]).fitness is not None
+
+
+def test_benchmark_spaces_mutate_one_thing():
+    rng = random.Random(1)
+    nb201 = NB201Space()
+    for _ in range(20):
+        arch = nb201.sample(rng)
+        child = nb201.mutate(arch, rng)
+        assert sum(a != b for a, b in zip(nb201.ops(arch), nb201.ops(child))) == 1
+        assert sum(nb201.encode(child)) == 6 and len(nb201.encode(child)) == 30
+    sss = NATSSSSSpace()
+    arch = sss.sample(rng)
+    assert sum(a != b for a, b in zip(arch.split(":"), sss.mutate(arch, rng).split(":"))) == 1
+    nb101 = NB101Space()
+    cell = nb101.sample(rng)
+    child = nb101.mutate(cell, rng)
+    assert nb101.key(child) != nb101.key(cell)
+    assert child.num_edges <= 9 and len(nb101.encode(child)) == 21 + 15
+
+
+def test_mlp_space_builds_what_the_key_says():
+    space = MLPSpace(input_shape=(1, 4, 4), depths=(2,), widths=(8, 16), activations=("gelu", "tanh"))
+    arch = space.sample(random.Random(0))
+    model = space.build(arch, num_classes=3)
+    widths, activation, init = arch
+    assert space.key(arch) == f"{widths[0]}-{widths[1]}/{activation}/{init}"
+    linear = [m for m in model if hasattr(m, "out_features")]
+    assert [m.out_features for m in linear] == [*widths, 3] and linear[0].in_features == 16
+    assert type(model[2]).__name__.lower() == activation
+    for _ in range(10):
+        arch = space.mutate(arch, random.Random(_))
+        assert len(arch[0]) == 2
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"budget": 0, "max_archs": None}, "--budget must be a positive number of seconds, got 0"),
+        ({"max_archs": 0}, "--max-archs must be a positive integer, got 0"),
+        ({"max_archs": None}, "give a budget"),
+        ({"queries": 3}, "need --table"),
+        ({"table": "x.csv", "queries": 3}, "--table needs --query-column"),
+        ({"evaluate": "f.py:g"}, "needs --queries"),
+        ({"strategy": "annealing"}, "unknown strategy 'annealing'"),
+    ],
+)
+def test_bad_options_are_clear(images, tmp_path, settings, message):
+    with pytest.raises(OptionError, match=message.replace("(", r"\(")):
+        run(images, tmp_path / "bad", **settings)
+    assert not (tmp_path / "bad" / "results.sqlite").exists()
+
+
+def test_broken_space_files_are_clear(images, tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("import torch\nclass Space:\n    name = 'x'\n    def sample(self, rng)\n")
+    with pytest.raises(ArchitectureError, match=r"importing .*broken.py failed: SyntaxError"):
+        ns.load_space(f"{broken}:Space")
+    raising = tmp_path / "raising.py"
+    raising.write_text("raise ImportError('no module named tensorflow')\n")
+    with pytest.raises(ArchitectureError, match="ImportError: no module named tensorflow"):
+        ns.load_space(f"{raising}:Space")
+    with pytest.raises(ArchitectureError, match="has no 'Missing'; it defines BadSample, NoMutate, Widths"):
+        ns.load_space(f"{HERE / 'search_space.py'}:Missing")
+    with pytest.raises(ArchitectureError, match="no method mutate"):
+        ns.load_space(f"{HERE / 'search_space.py'}:NoMutate")
+    with pytest.raises(ArchitectureError, match="not found"):
+        ns.load_space(f"{tmp_path / 'nowhere.py'}:Space")
+    with pytest.raises(ArchitectureError, match="unknown search space 'nb999'"):
+        ns.load_space("nb999")
+    with pytest.raises(ArchitectureError, match="sample failed: RuntimeError: no architectures today"):
+        ns.search(f"{HERE / 'search_space.py'}:BadSample", images, "params", out_dir=tmp_path / "o", max_archs=3,
+                  num_classes=2)  # fmt: skip
+
+
+def test_nb201_few_shot_reports_the_tables_values(shared_data, tmp_path):
+    nb201 = shared_data / "nb201"
+    result = ns.search(
+        "nb201", shared_data / "images" / "cifar10_960.npz", "params", out_dir=tmp_path / "nb201", max_archs=8,
+        seed=2, num_images=16, table=nb201 / "nb201_cifar10_valid.csv", query_column="val_accuracy", queries=3,
+        truth_table=nb201 / "nb201_cifar10.csv",
+    )  # fmt: skip
+    valid = {
+        row["arch_str"]: float(row["val_accuracy"])
+        for row in csv.DictReader((nb201 / "nb201_cifar10_valid.csv").open())
+    }
+    test = {
+        row["arch_str"]: float(row["test_accuracy"]) for row in csv.DictReader((nb201 / "nb201_cifar10.csv").open())
+    }
+    queried = [entry for entry in result.best if "accuracy" in entry]
+    assert len(queried) == result.queries == 3
+    for entry in result.best:
+        assert entry["truth"] == test[entry["arch"]]
+        if "accuracy" in entry:
+            assert entry["accuracy"] == valid[entry["arch"]]
+    assert queried[0]["accuracy"] == max(valid[e["arch"]] for e in queried)
+    # the warm start queries the archive's highest-params cells first: the 3 queried are the 3 largest
+    params = sorted((e["scores"]["params"] for e in result.best), reverse=True)
+    assert sorted((e["scores"]["params"] for e in queried), reverse=True) == params[:3]
