@@ -79,6 +79,8 @@ def test_interrupted_search_resumes_without_losing_anything(images, tmp_path):
 def test_few_shot_function_records_failures_and_goes_on(images, tmp_path):
     result = run(images, tmp_path / "fs", max_archs=40, evaluate=f"{HERE / 'search_space.py'}:evaluate", queries=12)
     assert result.queries == 12
+    # after three answers, each query first scores 10 neighbours of the best-queried network (no query spent)
+    assert 40 < result.scored <= 40 + 10 * (12 - 3)
     store = __import__("sqlite3").connect(tmp_path / "fs" / "results.sqlite")
     rows = store.execute("SELECT arch, value, reason, failed FROM results WHERE proxy = 'query:evaluate'").fetchall()
     assert len(rows) == 12

@@ -8,7 +8,8 @@ twice; an evaluation that raises or returns NaN/inf is stored as failed and the 
 :func:`choose_queries` spends the query budget on the archive of a zero-cost search: first the
 architectures the zero-cost fitness ranks highest (warm start), then, once three queries have answered, the
 one a ridge regression on the queried architectures predicts best (features: each proxy's rank in the
-archive and the space's ``encode`` where it has one), refitted after every query.
+archive and the space's ``encode`` where it has one), refitted after every query, over the archive and
+the freshly scored neighbours of the best-queried architecture.
 """
 
 from __future__ import annotations
@@ -116,23 +117,29 @@ class FunctionOracle:
         return value, None
 
 
-def choose_queries(search, oracle, queries: int, store, on_query: Callable[[str, float], None] | None = None) -> dict:
+def choose_queries(
+    search, oracle, queries: int, store, neighbours: int = 10, on_query: Callable[[str, float], None] | None = None
+) -> dict:
     """Spend ``queries`` queries on ``search``'s archive (see the module docstring); return key → accuracy
-    (NaN for a failed query), in query order."""
+    (NaN for a failed query), in query order.
+
+    Before each predictor-chosen query, ``neighbours`` mutations of the best-queried architecture are scored
+    with the proxies and join the candidates (a local search around what trained best; scores cost no query)."""
     from ..bench.store import StoredResult
 
     option_key = store.register(oracle.name, oracle.options)
     stored: Mapping[tuple[str, str], StoredResult] = store.fetch(0, {oracle.name: option_key})
-    ranked = search.archive.best()
-    if isinstance(oracle, TableOracle):  # only the table's architectures can be queried
-        ranked = [key for key in ranked if key in oracle]
     answered: dict[str, float] = {}
     best_key, best_value = "", -math.inf
     while len(answered) < queries:
-        left = [key for key in ranked if key not in answered]
+        good = [key for key, value in answered.items() if math.isfinite(value)]
+        if len(good) >= MIN_FIT:
+            for _ in range(neighbours):
+                search.visit(search.space.mutate(search.archs[best_key], search.rng))
+        ranked = search.archive.best()
+        left = [key for key in ranked if key not in answered and _queryable(oracle, key)]
         if not left:
             break
-        good = [key for key, value in answered.items() if math.isfinite(value)]
         key = _predicted_best(search, good, answered, left) if len(good) >= MIN_FIT else left[0]
         if (key, oracle.name) in stored:
             value = stored[key, oracle.name].value
@@ -144,10 +151,17 @@ def choose_queries(search, oracle, queries: int, store, on_query: Callable[[str,
         answered[key] = value
         if math.isfinite(value) and value > best_value:
             best_key, best_value = key, value
-        search.record(queries=len(answered), accuracy=best_value if best_key else math.nan, queried=best_key)
+        search.queries, search.best_queried = len(answered), best_key
+        search.best_accuracy = best_value if best_key else math.nan
+        search.record()
         if on_query is not None:
             on_query(key, value)
     return answered
+
+
+def _queryable(oracle, key: str) -> bool:
+    """Only a table's architectures can be queried from it; a function takes any."""
+    return not isinstance(oracle, TableOracle) or key in oracle
 
 
 def _features(search, key: str) -> list[float]:

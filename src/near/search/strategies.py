@@ -67,6 +67,9 @@ class Search:
     failed: int = 0
     trajectory: list[dict[str, Any]] = field(default_factory=list)
     stopped: str = ""
+    queries: int = 0
+    best_accuracy: float = math.nan
+    best_queried: str = ""
     started: float = field(default_factory=time.perf_counter)
     _best: tuple[float, str] | None = None
 
@@ -105,18 +108,18 @@ class Search:
             self._best = (self.archive.fitness(last), last)
         return self._best[1]
 
-    def record(self, queries: int = 0, accuracy: float = math.nan, queried: str = "") -> None:
+    def record(self) -> None:
         """Append the best-so-far after the latest architecture or query to the trajectory."""
         best = self.best_key()
         self.trajectory.append({
             "scored": len(self.archive),
             "seconds": round(self.spent, 6),
             "wall_seconds": round(time.perf_counter() - self.started, 3),
-            "queries": queries,
+            "queries": self.queries,
             "best_arch": best,
             "best_fitness": self.archive.fitness(best),
-            "best_accuracy": accuracy,
-            "best_queried": queried,
+            "best_accuracy": self.best_accuracy,
+            "best_queried": self.best_queried,
         })  # fmt: skip
 
     def fitness(self, key: str) -> float:
