@@ -1,0 +1,57 @@
+"""`near search`: the JSON it prints equals the API's result, and bad input is a message, not a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import near.search as ns
+from near.cli import main
+
+SPACE = f"{Path(__file__).resolve().parent / 'search_space.py'}:Widths"
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cli-search") / "images.npz"
+    rng = np.random.default_rng(0)
+    np.savez(path, images=rng.integers(0, 256, (16, 3, 4, 4), dtype=np.uint8), labels=np.arange(16) % 2)
+    return path
+
+
+def test_json_is_the_api_result(images, tmp_path):
+    args = [SPACE, "--images", str(images), "--proxies", "params", "--max-archs", "60", "--seed", "4"]
+    result = CliRunner().invoke(main, ["search", *args, "--out", str(tmp_path / "cli"), "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    api = ns.search(SPACE, images, "params", out_dir=tmp_path / "api", max_archs=60, seed=4)
+    assert printed["best"] == api.best and printed["best"][0]["arch"] == "64-64-64-64"
+    assert printed["scored"] == 60 and printed["computed"] == 60
+    assert json.loads((tmp_path / "cli" / "best.json").read_text()) == api.best
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--budget", "0"], "--budget must be a positive number of seconds, got 0.0"),
+        (["--max-archs", "5", "--queries", "3"], "--queries and --query-column need --table"),
+        (["--max-archs", "5", "--proxies", "nope"], "unknown proxy"),  # the last --proxies counts
+    ],
+)
+def test_bad_input_is_a_message(images, tmp_path, extra, message):
+    args = ["search", SPACE, "--images", str(images), "--proxies", "params", "--out", str(tmp_path / "o"), *extra]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+
+
+def test_broken_space_file(images, tmp_path):
+    broken = tmp_path / "space.py"
+    broken.write_text("def oops(:\n")
+    result = CliRunner().invoke(
+        main, ["search", f"{broken}:S", "-i", str(images), "-p", "params", "--max-archs", "3", "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 1 and f"importing {broken} failed: SyntaxError" in result.output
