@@ -73,6 +73,8 @@ def test_interrupted_search_resumes_without_losing_anything(images, tmp_path):
     assert resumed.best == whole.best
     trajectory = list(csv.DictReader((tmp_path / "cut" / "trajectory.csv").open()))
     assert len(trajectory) == 120 and trajectory[-1]["best_arch"] == whole.best[0]["arch"]
+    final = [float(row["final_fitness"]) for row in trajectory]
+    assert final == sorted(final) and final[-1] == whole.best[0]["fitness"]
     assert (tmp_path / "cut" / "trajectory.png").stat().st_size > 0
 
 

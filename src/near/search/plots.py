@@ -22,14 +22,14 @@ def plot_trajectory(trajectory: Sequence[dict[str, Any]], path: str | Path) -> P
     panels = 3 if queried else 2
     figure, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.4), constrained_layout=True)
     try:
-        fitness = [row["best_fitness"] for row in zero_cost]
+        fitness = [row["final_fitness"] for row in zero_cost]
         for axis, column, label in (
             (axes[0], "scored", "scored architectures"),
             (axes[1], "seconds", "scoring seconds"),
         ):
             axis.step([row[column] for row in zero_cost], fitness, where="post")
             axis.set_xlabel(label)
-            axis.set_ylabel("best fitness so far")
+            axis.set_ylabel("best fitness so far (final ranks)")
         if queried:
             accuracy = [row["best_accuracy"] for row in queried]
             axes[2].step([row["queries"] for row in queried], [a if math.isfinite(a) else None for a in accuracy],

@@ -45,7 +45,10 @@ from .strategies import STRATEGIES, Budget, Search
 __all__ = ["SearchResult", "search"]
 
 BEST, TRAJECTORY, PLOT, RUN = "best.json", "trajectory.csv", "trajectory.png", "run.json"
-COLUMNS = ("scored", "seconds", "wall_seconds", "queries", "best_arch", "best_fitness", "best_accuracy", "best_queried")
+COLUMNS = (
+    "scored", "seconds", "wall_seconds", "queries", "best_arch", "best_fitness", "final_fitness", "best_accuracy",
+    "best_queried",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,7 @@ def search(
         if not len(state.archive):
             raise OptionError("the budget ran out before a single architecture was scored; give a larger --budget")
         answered = choose_queries(state, oracle, queries, store) if oracle is not None else {}
+    _final_fitness(state)
     best = _best(state, answered, truth, top)
     result = SearchResult(out_dir, best, state.trajectory, len(state.archive), scorer.computed, scorer.reused,
                           state.failed, len(answered), state.stopped, time.perf_counter() - clock)  # fmt: skip
@@ -247,6 +251,18 @@ def _check_images(space: Any, arch: Any, images: ImageSample, num_classes: int) 
         raise DataError(
             f"{images.path}: images of {shape} do not fit {space.name}: a forward pass fails ({error})"
         ) from None
+
+
+def _final_fitness(state: Search) -> None:
+    """Add ``final_fitness`` to every trajectory row: the best fitness, judged by the final archive, among the
+    architectures scored up to that row. Unlike ``best_fitness`` (ranks in the archive as it was then, which
+    move as it grows) it never falls, so it shows how soon the search found what it ends with."""
+    running, best = [], -math.inf
+    for key in state.order:
+        best = max(best, state.archive.fitness(key))
+        running.append(best)
+    for row in state.trajectory:
+        row["final_fitness"] = running[row["scored"] - 1]
 
 
 def _best(state: Search, answered: Mapping[str, float], truth: TableOracle | None, top: int) -> list[dict[str, Any]]:
