@@ -22,12 +22,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import statistics
 from pathlib import Path
 
 import near.search as ns
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(os.environ.get("NEAR_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
 
 def main() -> None:
