@@ -24,13 +24,13 @@ def images(tmp_path_factory) -> Path:
 
 
 def test_json_is_the_api_result(images, tmp_path):
-    args = [SPACE, "--images", str(images), "--proxies", "params", "--max-archs", "60", "--seed", "4"]
+    args = [SPACE, "--images", str(images), "--proxies", "params", "--max-archs", "120", "--seed", "0"]
     result = CliRunner().invoke(main, ["search", *args, "--out", str(tmp_path / "cli"), "--json"])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
-    api = ns.search(SPACE, images, "params", out_dir=tmp_path / "api", max_archs=60, seed=4)
+    api = ns.search(SPACE, images, "params", out_dir=tmp_path / "api", max_archs=120, seed=0)
     assert printed["best"] == api.best and printed["best"][0]["arch"] == "64-64-64-64"
-    assert printed["scored"] == 60 and printed["computed"] == 60
+    assert printed["scored"] == 120 and printed["computed"] == 120
     assert json.loads((tmp_path / "cli" / "best.json").read_text()) == api.best
 
 

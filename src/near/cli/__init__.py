@@ -15,6 +15,7 @@ from .datasets import datasets_command
 from .proxies import proxies_command
 from .report import report_command
 from .score import score_command
+from .search import search_command
 from .select import select_command
 from .size import size_command
 
@@ -46,3 +47,4 @@ main.add_command(proxies_command)
 main.add_command(report_command)
 main.add_command(bench_command)
 main.add_command(analyse_command)
+main.add_command(search_command)

@@ -11,6 +11,8 @@ import click
 from ..bench.images import NORMALIZATIONS
 from ..errors import NearError
 from ..search import COMBINATIONS, STRATEGIES
+from ._console import Terminated, sigterm_raises, stderr_is_terminal
+from ._options import JSON_OPTION, device
 
 __all__ = ["search_command"]
 
@@ -58,8 +60,8 @@ def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str,
 @click.option("--option", "options", multiple=True, callback=_proxy_options, metavar="PROXY.OPTION=VALUE",
               help="A proxy option (repeatable).")  # fmt: skip
 @click.option("--top", type=int, default=10, show_default=True, help="How many architectures to list.")
-@click.option("--device", default=None, metavar="DEV", help="Where the proxies run. Default: cuda if present.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (best first) instead of a table.")
+@click.option("--device", callback=device, metavar="DEV", help="Where the proxies run. Default: cuda if present.")
+@JSON_OPTION
 def search_command(space: str, images: str, proxy_names: str, out_dir: str, as_json: bool, **settings) -> None:
     """Search SPACE for the architectures the proxies like best (optionally spending a few real queries).
 
@@ -76,18 +78,19 @@ def search_command(space: str, images: str, proxy_names: str, out_dir: str, as_j
     from ..search import search
 
     try:
-        result = search(
-            space, images, proxy_names, out_dir=out_dir, progress=sys.stderr.isatty() and not as_json, **settings
-        )
+        with sigterm_raises():
+            result = search(
+                space, images, proxy_names, out_dir=out_dir, progress=stderr_is_terminal() and not as_json, **settings
+            )
     except NearError as error:
         raise click.ClickException(str(error)) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as stop:
         click.echo(
             f"\ninterrupted: every scored architecture is stored in {Path(out_dir) / 'results.sqlite'}; "
             "run the same command again to resume",
             err=True,
         )
-        sys.exit(130)
+        sys.exit(143 if isinstance(stop, Terminated) else 130)
     if as_json:
         click.echo(json.dumps(result.to_json()))
         return

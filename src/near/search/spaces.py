@@ -26,7 +26,8 @@ from torch import nn
 from .. import spaces as benchmark_spaces
 from ..errors import ArchitectureError, OptionError
 from ..inits import INIT_NAMES, get_init
-from ..models import ACTIVATIONS, mlp
+from ..mlp.activations import ACTIVATIONS
+from ..models import mlp
 from ..rng import isolated_rng
 from ..spaces._ops import OPS
 from ..spaces.nats_sss import CANDIDATES, NUM_LAYERS
@@ -163,7 +164,7 @@ class NB101Space(SearchSpace):
 class MLPSpace(SearchSpace):
     """Fully connected networks: depth, a width per hidden layer, one activation and one initialisation.
 
-    Any activation of :data:`near.models.ACTIVATIONS` and any initialisation of :data:`near.inits.INIT_NAMES`
+    Any activation of :data:`near.mlp.activations.ACTIVATIONS` and any initialisation of :data:`near.inits.INIT_NAMES`
     (NEAR scores every activation; most other proxies assume ReLU). Architectures are tuples
     ``(widths, activation, init)``; keys read ``"128-64/relu/xavier_uniform"``.
 
