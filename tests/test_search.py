@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
+import os
 import random
+import re
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +83,31 @@ def test_interrupted_search_resumes_without_losing_anything(images, tmp_path):
     final = [float(row["final_fitness"]) for row in trajectory]
     assert final == sorted(final) and final[-1] == whole.best[0]["fitness"]
     assert (tmp_path / "cut" / "trajectory.png").stat().st_size > 0
+
+
+def test_sigkill_mid_search_loses_nothing(images, tmp_path):
+    out = tmp_path / "killed"
+    command = [
+        sys.executable, "-m", "near", "search", SPACE, "-i", str(images), "-p", "params", "--max-archs", "300",
+        "--seed", "7", "--num-classes", "2", "-o", str(out),
+    ]  # fmt: skip
+    environment = {**os.environ, "PYTHONPATH": str(HERE.parent / "src")}
+    process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stored, deadline = 0, time.monotonic() + 240
+    while stored < 20 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        if (out / "results.sqlite").exists():
+            with contextlib.closing(sqlite3.connect(out / "results.sqlite", timeout=30)) as db:
+                with contextlib.suppress(sqlite3.OperationalError):  # tables not created yet
+                    stored = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    process.kill()
+    process.wait()
+    assert 20 <= stored < 300, "the search was not killed mid-way"
+    with contextlib.closing(sqlite3.connect(out / "results.sqlite")) as db:
+        kept = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    resumed = run(images, out, seed=7, max_archs=300)
+    assert resumed.reused == kept >= stored and resumed.computed == 300 - kept
+    assert resumed.best == run(images, tmp_path / "whole", seed=7, max_archs=300).best
 
 
 def test_few_shot_function_records_failures_and_goes_on(images, tmp_path):
@@ -177,10 +209,11 @@ def test_mlp_space_builds_what_the_key_says():
         ({"table": "x.csv", "queries": 3}, "--table needs --query-column"),
         ({"evaluate": "f.py:g"}, "needs --queries"),
         ({"strategy": "annealing"}, "unknown strategy 'annealing'"),
+        ({"population": 3, "sample_size": 4}, "sample_size (4) cannot exceed population (3)"),
     ],
 )
 def test_bad_options_are_clear(images, tmp_path, settings, message):
-    with pytest.raises(OptionError, match=message.replace("(", r"\(")):
+    with pytest.raises(OptionError, match=re.escape(message)):
         run(images, tmp_path / "bad", **settings)
     assert not (tmp_path / "bad" / "results.sqlite").exists()
 

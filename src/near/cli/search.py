@@ -43,7 +43,7 @@ def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str,
 @click.option("--max-archs", type=int, default=None, metavar="N", help="Distinct architectures the search may score.")
 @click.option("--strategy", type=click.Choice(list(STRATEGIES)), default="evolution", show_default=True)
 @click.option("--population", type=int, default=20, show_default=True, help="Evolution: population size.")
-@click.option("--sample-size", type=int, default=5, show_default=True, help="Evolution: tournament size.")
+@click.option("--sample-size", type=int, default=None, help="Evolution: tournament size. Default: min(5, population).")
 @click.option("--combine", type=click.Choice(COMBINATIONS), default="mean-rank", show_default=True,
               help="How several proxies make one fitness.")  # fmt: skip
 @click.option("--table", "-t", default=None, metavar="CSV", help="Few-shot: a table the search may query.")

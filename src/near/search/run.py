@@ -40,7 +40,7 @@ from .plots import plot_trajectory
 from .protocol import probe
 from .scorer import Scored, Scorer
 from .spaces import load_space
-from .strategies import STRATEGIES, Budget, Search
+from .strategies import STRATEGIES, Budget, Search, evolution_settings
 
 __all__ = ["SearchResult", "search"]
 
@@ -86,7 +86,7 @@ def search(
     max_archs: int | None = None,
     strategy: str = "evolution",
     population: int = 20,
-    sample_size: int = 5,
+    sample_size: int | None = None,
     combine: str = "mean-rank",
     table: str | Path | None = None,
     query_column: str | None = None,
@@ -127,7 +127,8 @@ def search(
         architectures, whichever comes first (at least one is needed). Only ``max_archs`` makes a fresh search
         repeat exactly: scoring times vary.
     strategy, population, sample_size
-        ``"evolution"`` (regularised evolution) or ``"random"``; the evolution's population and tournament size.
+        ``"evolution"`` (regularised evolution) or ``"random"``; the evolution's population and tournament size
+        (default: 5, or the population when smaller).
     combine
         ``"mean-rank"`` or ``"log-rank"`` (:mod:`near.search.fitness`).
     table, query_column, evaluate, queries
@@ -154,6 +155,8 @@ def search(
         raise OptionError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise OptionError(f"top must be a positive integer, got {top!r}")
+    if strategy == "evolution":
+        sample_size = evolution_settings(population, sample_size)
     budget_ = Budget(max_archs=max_archs, seconds=budget)
     oracle_args = _check_few_shot(table, query_column, evaluate, queries)
     if not isinstance(images, ImageSample):

@@ -22,7 +22,7 @@ from .fitness import Archive
 from .protocol import key_of
 from .scorer import Scored, Scorer
 
-__all__ = ["STRATEGIES", "Budget", "Search", "random_search", "regularized_evolution"]
+__all__ = ["STRATEGIES", "Budget", "Search", "evolution_settings", "random_search", "regularized_evolution"]
 
 #: Consecutive draws of already-scored architectures after which a strategy stops: the space (or the part
 #: the strategy can reach) is exhausted.
@@ -126,18 +126,28 @@ class Search:
         return self.archive.fitness(key)
 
 
-def regularized_evolution(search: Search, population: int = 20, sample_size: int = 5) -> None:
+def evolution_settings(population: int, sample_size: int | None) -> int:
+    """Check the evolution's settings; return the tournament size (default: 5, or the population when smaller)."""
+    if isinstance(population, bool) or not isinstance(population, int) or population < 1:
+        raise OptionError(f"population must be a positive integer, got {population!r}")
+    if sample_size is None:
+        return min(5, population)
+    if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
+        raise OptionError(f"sample_size must be a positive integer, got {sample_size!r}")
+    if sample_size > population:
+        raise OptionError(f"sample_size ({sample_size}) cannot exceed population ({population})")
+    return sample_size
+
+
+def regularized_evolution(search: Search, population: int = 20, sample_size: int | None = None) -> None:
     """Regularised (aging) evolution, Real et al. 2019, with a zero-cost fitness as in FreeREA.
 
-    ``population`` random architectures start it; then each cycle draws ``sample_size`` members at random,
+    ``population`` random architectures start it; then each cycle draws ``sample_size`` (default: 5, or the
+    population when smaller) members at random,
     mutates the fittest, scores the child and lets it replace the oldest member. A child the archive has
     already scored joins the population at no cost.
     """
-    for name, value in (("population", population), ("sample_size", sample_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise OptionError(f"{name} must be a positive integer, got {value!r}")
-    if sample_size > population:
-        raise OptionError(f"sample_size ({sample_size}) cannot exceed population ({population})")
+    sample_size = evolution_settings(population, sample_size)
     members: deque[str] = deque()
     revisits = 0
     while len(members) < population and not search.done():
