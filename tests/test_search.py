@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import near.search as ns
-from near.errors import ArchitectureError, OptionError
+from near.errors import ArchitectureError, DataError, OptionError
 from near.search.fitness import Archive
 from near.search.spaces import MLPSpace, NATSSSSSpace, NB101Space, NB201Space
 
@@ -216,6 +216,14 @@ def test_bad_options_are_clear(images, tmp_path, settings, message):
     with pytest.raises(OptionError, match=re.escape(message)):
         run(images, tmp_path / "bad", **settings)
     assert not (tmp_path / "bad" / "results.sqlite").exists()
+
+
+def test_unlabelled_images_refused_for_a_labelled_proxy(tmp_path):
+    path = tmp_path / "unlabelled.npz"
+    np.savez(path, images=np.zeros((8, 3, 4, 4), dtype=np.uint8))
+    with pytest.raises(DataError, match="has no labels, but snip need them"):
+        ns.search(SPACE, path, "snip", out_dir=tmp_path / "o", max_archs=3, num_classes=2)
+    assert not (tmp_path / "o").exists()
 
 
 def test_broken_space_files_are_clear(images, tmp_path):

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from .. import __version__
+from .. import __version__, proxies
 from .._files import write_atomic
 from ..bench.images import ImageSample, check_fit, load_images
 from ..bench.lock import run_lock
@@ -162,6 +162,8 @@ def search(
     if not isinstance(images, ImageSample):
         images = load_images(images, num_images=num_images, normalize=normalize)
     num_classes = _num_classes(num_classes, images)
+    if images.y is None and (labelled := [name for name in names if proxies.info(name).needs_labels]):
+        raise DataError(f"{images.path} has no labels, but {', '.join(labelled)} need them; give an .npz with 'labels'")
     space = load_space(space, input_shape=images.shape)
     with isolated_rng(0):
         first = probe(space, random.Random(seed), num_classes, _where(space))
