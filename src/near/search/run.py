@@ -30,7 +30,6 @@ from .. import __version__, proxies
 from .._files import write_atomic
 from ..bench.images import ImageSample, check_fit, load_images
 from ..bench.lock import run_lock
-from ..bench.runner import _num_classes, _prepare, resolve_options, resolve_proxies
 from ..bench.store import FILENAME, ResultStore
 from ..errors import DataError, OptionError
 from ..rng import isolated_rng
@@ -145,6 +144,9 @@ def search(
     on_scored
         Called after every newly scored architecture (tests use it to interrupt a search).
     """
+    # near.bench.runner pulls in scipy (its outputs); imported here so that `near --help` stays quick
+    from ..bench.runner import _num_classes, _prepare, resolve_options, resolve_proxies
+
     started, clock = datetime.now(timezone.utc), time.perf_counter()
     names = resolve_proxies(proxy_names)
     resolved = resolve_options(names, options, repetitions)
