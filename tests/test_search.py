@@ -63,6 +63,19 @@ def test_same_seed_same_search_other_seed_reuses_scores(images, tmp_path):
     assert rows["seed"] == 6 and rows["reused"] == other.reused
 
 
+def test_budget_counts_proxy_and_build_seconds(images, tmp_path):
+    result = run(images, tmp_path / "cost", max_archs=10)
+    with contextlib.closing(sqlite3.connect(tmp_path / "cost" / "results.sqlite")) as db:
+        builds = db.execute("SELECT COUNT(*), MIN(seconds) FROM results WHERE proxy = '_build'").fetchone()
+        total = db.execute("SELECT SUM(seconds) FROM results").fetchone()[0]
+    assert builds[0] == 10 and builds[1] > 0
+    assert result.trajectory[-1]["seconds"] == pytest.approx(total, abs=1e-5)
+    # a budget in seconds stops at the first architecture that reaches it
+    again = run(images, tmp_path / "cost", max_archs=None, budget=total / 2)
+    assert again.computed == 0 and again.trajectory[-1]["seconds"] >= total / 2
+    assert again.trajectory[-2]["seconds"] < total / 2
+
+
 def test_interrupted_search_resumes_without_losing_anything(images, tmp_path):
     whole = run(images, tmp_path / "whole", seed=3)
     count = 0
@@ -99,12 +112,12 @@ def test_sigkill_mid_search_loses_nothing(images, tmp_path):
         if (out / "results.sqlite").exists():
             with contextlib.closing(sqlite3.connect(out / "results.sqlite", timeout=30)) as db:
                 with contextlib.suppress(sqlite3.OperationalError):  # tables not created yet
-                    stored = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+                    stored = db.execute("SELECT COUNT(DISTINCT arch) FROM results").fetchone()[0]
     process.kill()
     process.wait()
     assert 20 <= stored < 300, "the search was not killed mid-way"
     with contextlib.closing(sqlite3.connect(out / "results.sqlite")) as db:
-        kept = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        kept = db.execute("SELECT COUNT(DISTINCT arch) FROM results").fetchone()[0]
     resumed = run(images, out, seed=7, max_archs=300)
     assert resumed.reused == kept >= stored and resumed.computed == 300 - kept
     assert resumed.best == run(images, tmp_path / "whole", seed=7, max_archs=300).best

@@ -5,7 +5,9 @@ A value depends only on (score seed, architecture key, proxy, options), exactly 
 another), and is stored in ``results.sqlite`` with ``near bench``'s conventions the moment it is computed.
 So a stopped search loses at most the architecture in progress, and any later search — another strategy
 seed, another budget, a few-shot run, even ``near bench`` over the same space and images — reuses it.
-The search's own ``seed`` only steers the strategy; the score seed (default 0) is separate so that searches
+The cost of an architecture (what ``--budget`` counts) is its proxies' stored seconds plus the
+network's build time, stored as the pseudo-proxy :data:`BUILD`. The search's own ``seed`` only steers the
+strategy; the score seed (default 0) is separate so that searches
 with different seeds share their scores.
 """
 
@@ -24,7 +26,12 @@ from ..bench.scoring import SETUP_ERRORS, arch_seed
 from ..bench.store import ResultStore, StoredResult
 from ..rng import isolated_rng
 
-__all__ = ["Scored", "Scorer"]
+__all__ = ["BUILD", "Scored", "Scorer"]
+
+#: Pseudo-proxy whose stored row holds the seconds it took to build an architecture's network (value NULL):
+#: a scored architecture costs its proxies' seconds plus these. ``near bench`` stores no such row, so an
+#: architecture read from a bench store costs its proxies' seconds alone.
+BUILD = "_build"
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,8 @@ class Scorer:
         self.space, self.images, self.names, self.options = space, images, list(names), options
         self.store, self.num_classes, self.score_seed, self.device = store, num_classes, score_seed, device
         self.keys = {name: store.register(name, options[name]) for name in self.names}
-        self.cache = store.fetch(score_seed, self.keys)
+        self.build_key = store.register(BUILD, {})
+        self.cache = store.fetch(score_seed, {**self.keys, BUILD: self.build_key})
         self.computed = self.reused = 0
 
     def score(self, key: str, arch: Any) -> Scored:
@@ -69,6 +77,8 @@ class Scorer:
             return self._scored(key, stored, computed=False)
         missing = [name for name, value in stored.items() if value is None]
         rows = self._compute(key, arch, missing)
+        if (key, BUILD) in self.cache:  # built before (an earlier search that computed other proxies)
+            rows = [row for row in rows if row[0] != BUILD]
         failed = any(row[5] for row in rows)
         self.store.add(key, self.score_seed, [row[:5] for row in rows], self.device, failed=failed)
         self.cache.update({(key, row[0]): StoredResult(row[2], row[3], row[4], row[5]) for row in rows})
@@ -76,12 +86,15 @@ class Scorer:
         return self._scored(key, {name: self.cache[key, name] for name in self.names}, computed=True)
 
     def _compute(self, key: str, arch: Any, names: Sequence[str]) -> list[tuple]:
+        """Rows (proxy, options hash, value, reason, seconds, failed) of ``names``, and the build's row."""
         start = time.perf_counter()
+        build: tuple | None = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # NB201's `none` edges warn on most cells; the values carry reasons
             try:
                 with isolated_rng(arch_seed(self.score_seed, key, "model")):
                     model = self.space.build(arch, num_classes=self.num_classes)
+                build = (BUILD, self.build_key, math.nan, "seconds to build the network", time.perf_counter() - start)
                 values = proxies.compute_many(
                     names, model, self.images.x, self.images.y,
                     seed=arch_seed(self.score_seed, key, "proxies"), device=self.device,
@@ -91,13 +104,16 @@ class Scorer:
                 raise
             except Exception as error:
                 why = f"failed: {type(error).__name__}: {error}"
-                seconds = (time.perf_counter() - start) / len(names)
-                return [(name, self.keys[name], math.nan, why, seconds, True) for name in names]
-        return [(name, self.keys[name], float(v), v.reason, v.seconds, False) for name, v in values.items()]
+                seconds = time.perf_counter() - start - (build[4] if build else 0.0)
+                rows = [(name, self.keys[name], math.nan, why, seconds / len(names), True) for name in names]
+                return rows + ([(*build, True)] if build else [])
+        rows = [(name, self.keys[name], float(v), v.reason, v.seconds, False) for name, v in values.items()]
+        return rows + [(*build, False)]
 
     def _scored(self, key: str, stored: Mapping[str, Any], computed: bool) -> Scored:
         failed = any(result.failed for result in stored.values())
         reasons = [result.reason for result in stored.values() if result.reason]
-        seconds = sum(result.seconds or 0.0 for result in stored.values())
+        build = self.cache.get((key, BUILD))
+        seconds = sum(result.seconds or 0.0 for result in stored.values()) + (build.seconds or 0.0 if build else 0.0)
         values = {name: result.value for name, result in stored.items()}
         return Scored(key, values, seconds, failed, reasons[0] if reasons else None, computed)
