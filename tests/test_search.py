@@ -21,7 +21,7 @@ import pytest
 import near.search as ns
 from near.errors import ArchitectureError, DataError, OptionError
 from near.search.fitness import Archive
-from near.search.spaces import MLPSpace, NATSSSSSpace, NB101Space, NB201Space
+from near.search.spaces import MLPSpace, NATSSSSSpace, NB101Space, NB201Space, TableSubspace, within_table
 
 HERE = Path(__file__).resolve().parent
 SPACE = f"{HERE / 'search_space.py'}:Widths"
@@ -285,3 +285,36 @@ def test_nb201_few_shot_reports_the_tables_values(shared_data, tmp_path):
     # the warm start queries the archive's highest-params cells first: the 3 queried are the 3 largest
     params = sorted((e["scores"]["params"] for e in result.best), reverse=True)
     assert sorted((e["scores"]["params"] for e in queried), reverse=True) == params[:3]
+
+
+def test_table_subspace_stays_in_the_table():
+    base = NB201Space()
+    rng = random.Random(3)
+    cells = {base.key(arch): arch for arch in (base.sample(rng) for _ in range(12))}
+    space = TableSubspace(base, cells)
+    arch = space.sample(rng)
+    for _ in range(30):
+        child = space.mutate(arch, rng)
+        assert base.key(child) in cells and base.key(child) != base.key(arch)
+        arch = child
+    with pytest.raises(OptionError, match="benchmark spaces"):
+        within_table(ns.load_space(SPACE), "x.csv")
+
+
+def test_nb101_within_its_500_row_table(shared_data, tmp_path):
+    table = shared_data / "nb101" / "nb101_500.csv"
+    result = ns.search(
+        "nb101", shared_data / "images" / "cifar10_960.npz", "params", out_dir=tmp_path / "nb101", max_archs=5,
+        seed=0, num_images=16, table=table, query_column="val_accuracy", queries=2, within=True,
+    )  # fmt: skip
+    from near.bench.tables import read_table
+
+    accuracy = {}
+    for row in read_table(table, "nb101", "val_accuracy").rows:
+        accuracy.setdefault(row.arch_str, row.accuracy)
+    assert all(entry["arch"] in accuracy for entry in result.best) and result.scored == 5
+    queried = [entry for entry in result.best if "accuracy" in entry]
+    assert len(queried) == 2 and all(entry["accuracy"] == accuracy[entry["arch"]] for entry in queried)
+    with pytest.raises(OptionError, match="give --table"):
+        ns.search("nb101", shared_data / "images" / "cifar10_960.npz", "params", out_dir=tmp_path / "x",
+                  max_archs=5, within=True)  # fmt: skip

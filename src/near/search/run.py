@@ -38,7 +38,7 @@ from .fitness import Archive
 from .plots import plot_trajectory
 from .protocol import probe
 from .scorer import Scored, Scorer
-from .spaces import load_space
+from .spaces import load_space, within_table
 from .strategies import STRATEGIES, Budget, Search, evolution_settings
 
 __all__ = ["SearchResult", "search"]
@@ -91,6 +91,7 @@ def search(
     query_column: str | None = None,
     evaluate: str | None = None,
     queries: int | None = None,
+    within: bool = False,
     truth_table: str | Path | None = None,
     truth_column: str = "test_accuracy",
     num_classes: int | None = None,
@@ -133,6 +134,9 @@ def search(
     table, query_column, evaluate, queries
         Few-shot mode: ``queries`` queries to ``table``'s ``query_column`` or to ``evaluate``
         (``path.py:function``, called with the architecture, returning its accuracy).
+    within
+        Search only the architectures of ``table`` (:class:`~near.search.spaces.TableSubspace`): for a table
+        that covers a small part of its space, as NB101's 500 rows.
     truth_table, truth_column
         Looked up for the returned architectures only, to report (e.g. test accuracy); the search never sees it.
     num_classes, num_images, normalize, repetitions, options, device
@@ -167,6 +171,10 @@ def search(
     if images.y is None and (labelled := [name for name in names if proxies.info(name).needs_labels]):
         raise DataError(f"{images.path} has no labels, but {', '.join(labelled)} need them; give an .npz with 'labels'")
     space = load_space(space, input_shape=images.shape)
+    if within:
+        if table is None:
+            raise OptionError("--within-table restricts the search to --table's architectures; give --table CSV")
+        space = within_table(space, table)
     with isolated_rng(0):
         first = probe(space, random.Random(seed), num_classes, _where(space))
     _check_images(space, first, images, num_classes)
@@ -215,7 +223,8 @@ def search(
         "strategy": strategy, "population": population, "sample_size": sample_size, "seed": seed,
         "score_seed": score_seed, "budget": budget, "max_archs": max_archs, "num_classes": num_classes,
         "table": str(table) if table else None, "query_column": query_column, "evaluate": evaluate,
-        "queries": queries, "truth_table": str(truth_table) if truth_table else None, "device": where,
+        "queries": queries, "within_table": within, "truth_table": str(truth_table) if truth_table else None,
+        "device": where,
         "started": started.isoformat(timespec="seconds"),
         "versions": {"near": __version__, "torch": torch.__version__, "python": platform.python_version(),
                      "threads": torch.get_num_threads()},

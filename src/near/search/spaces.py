@@ -35,7 +35,9 @@ from ..spaces.nb101 import INPUT, MAX_VERTICES, OUTPUT, Cell
 from ..spaces.nb101 import OPS as NB101_OPS
 from .protocol import SearchSpace, check_space
 
-__all__ = ["BUILT_IN", "MLPSpace", "NATSSSSSpace", "NB101Space", "NB201Space", "load_space"]
+__all__ = [
+    "BUILT_IN", "MLPSpace", "NATSSSSSpace", "NB101Space", "NB201Space", "TableSubspace", "load_space", "within_table",
+]  # fmt: skip
 
 
 class NB201Space(SearchSpace):
@@ -315,3 +317,67 @@ def _import(path: Path, spec: str) -> Any:
             f"importing {path} failed: {type(error).__name__}: {error} (line {where.lineno} of {where.filename})"
         ) from error
     return module
+
+
+class TableSubspace(SearchSpace):
+    """A benchmark space restricted to a table's architectures (e.g. NB101's 500-row table), so that every
+    architecture the search draws can be queried.
+
+    ``sample`` draws a row; ``mutate`` applies the base space's mutation and keeps it when it lands on a row
+    (up to 20 tries), else returns one of the 5 rows nearest by ``encode`` (L1), at random. The name (and so
+    the store's setup) is the base space's: the networks are the same.
+    """
+
+    TRIES, NEAREST = 20, 5
+
+    def __init__(self, base: Any, archs: dict[str, Any]) -> None:
+        if not archs:
+            raise OptionError("the table has no architecture to search")
+        self.base, self.archs = base, archs
+        self.name, self.keys = base.name, sorted(archs)
+        if hasattr(base, "space"):
+            self.space = base.space
+        self._codes = [base.encode(archs[key]) for key in self.keys] if hasattr(base, "encode") else None
+
+    def sample(self, rng: random.Random) -> Any:
+        return self.archs[rng.choice(self.keys)]
+
+    def mutate(self, arch: Any, rng: random.Random) -> Any:
+        key = self.base.key(arch)
+        for _ in range(self.TRIES):
+            child = self.base.mutate(arch, rng)
+            if (child_key := self.base.key(child)) in self.archs and child_key != key:
+                return self.archs[child_key]
+        others = [i for i, k in enumerate(self.keys) if k != key]
+        if not others:
+            return arch
+        if self._codes is None:
+            return self.archs[self.keys[rng.choice(others)]]
+        code = self.base.encode(arch)
+        distance = {i: sum(abs(a - b) for a, b in zip(code, self._codes[i])) for i in others}
+        nearest = sorted(others, key=lambda i: (distance[i], i))[: self.NEAREST]
+        return self.archs[self.keys[rng.choice(nearest)]]
+
+    def build(self, arch: Any, num_classes: int = 10) -> nn.Module:
+        return self.base.build(arch, num_classes=num_classes)
+
+    def key(self, arch: Any) -> str:
+        return self.base.key(arch)
+
+    def encode(self, arch: Any) -> list[float]:
+        return self.base.encode(arch)
+
+
+def within_table(space: Any, path: str | Path) -> TableSubspace:
+    """``space`` restricted to the architectures of the table at ``path`` (benchmark spaces only)."""
+    if space.name not in ("nb201", "nats-sss", "nb101") or not hasattr(space, "space"):
+        raise OptionError(
+            f"--within-table works for the benchmark spaces (nb201, nats-sss, nb101), not {space.name!r}: "
+            "restrict your own space in its sample and mutate"
+        )
+    from ..bench.tables import read_table
+
+    archs: dict[str, Any] = {}
+    for row in read_table(path, space.name).rows:
+        archs.setdefault(row.arch_str, row.arch)
+    return TableSubspace(space, archs)
