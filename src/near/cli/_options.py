@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -139,3 +140,20 @@ SEEDS_OPTION = click.option(
 
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON object and nothing else.")
+
+
+def proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, dict]:
+    """``("zico.split=2", "near.batchnorm=sample")`` → ``{"zico": {"split": 2}, "near": {"batchnorm": "sample"}}``;
+    a value is read as JSON when it parses as JSON, else kept as a string."""
+    options: dict[str, dict] = {}
+    for item in value:
+        target, sep, text = item.partition("=")
+        proxy, dot, key = target.strip().partition(".")
+        if not (sep and dot and proxy and key):
+            raise click.BadParameter(f"{item!r} is not PROXY.OPTION=VALUE, e.g. zico.split=2 or near.batchnorm=sample")
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            parsed = text
+        options.setdefault(proxy, {})[key.strip()] = parsed
+    return options

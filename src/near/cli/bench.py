@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -13,9 +12,7 @@ from ..bench.tables import ACCURACY_COLUMNS
 from ..errors import NearError
 from ..formats.nats import DATASETS, METRICS
 from ._console import Terminated, sigterm_raises, stderr_is_terminal, warnings_to_stderr
-from ._options import (
-    device,
-)
+from ._options import device, proxy_options
 
 
 def _space(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -34,23 +31,6 @@ def _proxy_list(ctx: click.Context, param: click.Parameter, value: str) -> list[
         return resolve_proxies(value)
     except NearError as error:
         raise click.BadParameter(str(error)) from None
-
-
-def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, dict]:
-    """``("zico.split=2", "near.batchnorm=sample")`` → ``{"zico": {"split": 2}, "near": {"batchnorm": "sample"}}``;
-    a value is read as JSON when it parses as JSON, else kept as a string."""
-    options: dict[str, dict] = {}
-    for item in value:
-        target, sep, text = item.partition("=")
-        proxy, dot, key = target.strip().partition(".")
-        if not (sep and dot and proxy and key):
-            raise click.BadParameter(f"{item!r} is not PROXY.OPTION=VALUE, e.g. zico.split=2 or near.batchnorm=sample")
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError:
-            parsed = text
-        options.setdefault(proxy, {})[key.strip()] = parsed
-    return options
 
 
 @click.command("bench")
@@ -144,7 +124,7 @@ def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str,
     "--option",
     "proxy_options",
     multiple=True,
-    callback=_proxy_options,
+    callback=proxy_options,
     metavar="PROXY.OPTION=VALUE",
     help="A proxy option, e.g. near.batchnorm=sample or nwot.batch_size=64 (repeatable).",
 )

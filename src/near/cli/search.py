@@ -12,25 +12,9 @@ from ..bench.images import NORMALIZATIONS
 from ..errors import NearError
 from ..search import COMBINATIONS, STRATEGIES
 from ._console import Terminated, sigterm_raises, stderr_is_terminal
-from ._options import JSON_OPTION, device
+from ._options import JSON_OPTION, device, proxy_options
 
 __all__ = ["search_command"]
-
-
-def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, dict]:
-    """``("zico.split=2",)`` → ``{"zico": {"split": 2}}`` (JSON values where they parse, else strings)."""
-    options: dict[str, dict] = {}
-    for item in value:
-        target, sep, text = item.partition("=")
-        proxy, dot, key = target.strip().partition(".")
-        if not (sep and dot and proxy and key):
-            raise click.BadParameter(f"{item!r} is not PROXY.OPTION=VALUE, e.g. zico.split=2")
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError:
-            parsed = text
-        options.setdefault(proxy, {})[key.strip()] = parsed
-    return options
 
 
 @click.command("search")
@@ -58,7 +42,7 @@ def _proxy_options(ctx: click.Context, param: click.Parameter, value: tuple[str,
 @click.option("--normalize", type=click.Choice(NORMALIZATIONS), default=None,
               help="Per-channel statistics. Default: cifar10 for 3 channels, else sample.")  # fmt: skip
 @click.option("--repetitions", "-r", type=int, default=1, show_default=True, help="NEAR's repetitions.")
-@click.option("--option", "options", multiple=True, callback=_proxy_options, metavar="PROXY.OPTION=VALUE",
+@click.option("--option", "options", multiple=True, callback=proxy_options, metavar="PROXY.OPTION=VALUE",
               help="A proxy option (repeatable).")  # fmt: skip
 @click.option("--top", type=int, default=10, show_default=True, help="How many architectures to list.")
 @click.option("--device", callback=device, metavar="DEV", help="Where the proxies run. Default: cuda if present.")
