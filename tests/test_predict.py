@@ -57,6 +57,7 @@ def test_same_random_state_same_predictions_and_clone_keeps_params():
     b = ProxyPredictor(random_state=4).fit(X, y).predict(X)
     np.testing.assert_array_equal(a, b)
     model = ProxyPredictor(backend="hist", target="raw", n_estimators=7, random_state=2)
+    assert ProxyPredictor().backend == "lightgbm"
     assert clone(model).get_params() == model.get_params()
     assert not hasattr(clone(model), "model_")
 
@@ -68,10 +69,13 @@ def test_rank_target_predicts_on_the_rank_scale():
     assert 60 < raw.mean() < 90 and 0 < ranked.mean() < 1
 
 
-@pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
-@pytest.mark.parametrize("objective", ["regression", "ranking"])
-def test_optional_backends_recover_the_signal(backend, objective):
-    pytest.importorskip(backend)
+@pytest.mark.parametrize(
+    "backend, objective",
+    [("hist", "regression"), ("lightgbm", "ranking"), ("xgboost", "regression"), ("xgboost", "ranking")],
+)
+def test_other_backends_recover_the_signal(backend, objective):
+    if backend == "xgboost":
+        pytest.importorskip("xgboost")  # the optional extra near-nas[xgboost]
     X, y = planted()
     model = ProxyPredictor(backend=backend, objective=objective, random_state=0).fit(X[:300], y[:300])
     assert model.score(X[300:], y[300:]) > 0.85
@@ -128,7 +132,7 @@ def test_bad_input_raises_clear_errors():
     with pytest.raises(InputError, match=r"column\(s\) \[2\].*all NaN"):
         ProxyPredictor().fit(nan_column, y)
     with pytest.raises(OptionError, match="no ranking objective"):
-        ProxyPredictor(objective="ranking").fit(X, y)
+        ProxyPredictor(backend="hist", objective="ranking").fit(X, y)
     with pytest.raises(OptionError, match="backend must be one of"):
         ProxyPredictor(backend="catboost").fit(X, y)
     with pytest.raises(OptionError, match="has no architecture encoding"):
