@@ -109,6 +109,9 @@ def _check_policy(nan_policy: str) -> None:
         raise OptionError(f"nan_policy must be one of {', '.join(_POLICIES)}, got {nan_policy!r}")
 
 
+_DECIMALS = 12  # ensembles are rounded here: sums of rank / n that are equal in exact arithmetic stay tied
+
+
 def _mean_over_present(terms: np.ndarray, nan_policy: str) -> np.ndarray:
     """Row means of ``terms`` (n, p): over the non-NaN entries ("omit") or NaN when any is missing."""
     present = ~np.isnan(terms)
@@ -127,11 +130,11 @@ def mean_rank(
     """Mean normalised rank over the proxies (higher = better): the plain rank-averaging ensemble.
 
     >>> mean_rank({"a": [3, 1, 2], "b": [1, 3, 2]}).tolist()
-    [0.6666666666666666, 0.6666666666666666, 0.6666666666666666]
+    [0.666666666667, 0.666666666667, 0.666666666667]
     """
     _check_policy(nan_policy)
     _, matrix = score_table(scores, proxies)
-    return _mean_over_present(normalised_ranks(matrix), nan_policy)
+    return np.round(_mean_over_present(normalised_ranks(matrix), nan_policy), _DECIMALS)
 
 
 def log_rank(
@@ -150,7 +153,7 @@ def log_rank(
     """
     _check_policy(nan_policy)
     names, matrix = score_table(scores, proxies)
-    return _mean_over_present(np.log(normalised_ranks(matrix)), nan_policy) * len(names)
+    return np.round(_mean_over_present(np.log(normalised_ranks(matrix)), nan_policy) * len(names), _DECIMALS)
 
 
 def vote(
@@ -238,7 +241,7 @@ def weighted(
     if nan_policy == "propagate":
         result[~present.all(axis=1)] = np.nan
     result[mass == 0] = np.nan
-    return result
+    return np.round(result, _DECIMALS) if transform == "rank" else result
 
 
 #: The training-free ensembles by name, each ``f(scores, proxies=None, *, nan_policy)``.
@@ -283,7 +286,7 @@ def combine(
     weighted combination ``"near+params"`` (:func:`parse_weights`; ``proxies`` must then be ``None``).
 
     >>> combine({"near": [1, 2, 3], "params": [3, 2, 1]}, "near+params").tolist()
-    [1.3333333333333333, 1.3333333333333333, 1.3333333333333333]
+    [1.333333333333, 1.333333333333, 1.333333333333]
     """
     if method in ENSEMBLES:
         return ENSEMBLES[method](scores, proxies, nan_policy=nan_policy or "omit")
