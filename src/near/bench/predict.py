@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import spaces
-from ..errors import DataError, InputError, OptionError
+from ..errors import DataError, InputError, OptionError, ProxyError
 from ..predict import ProxyPredictor, features, learning_curve
 from ..report.ensembles import archs
 from ..report.runs import load_run
@@ -63,7 +63,7 @@ def predict_run(
     chosen = list(run.scores) if proxies is None else list(proxies)
     if use_proxies:
         if unknown := [name for name in chosen if name not in run.scores]:
-            raise OptionError(
+            raise ProxyError(
                 f"proxy column(s) {', '.join(unknown)} not in {run.path}/scores.csv; it has {', '.join(run.scores)}"
             )
         if empty := [name for name in chosen if np.isnan(run.scores[name]).all()]:
