@@ -11,7 +11,12 @@ Writes the learning-curve plot to --plot.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -40,19 +45,36 @@ def pm(mean: float, std: float) -> str:
     return f"{mean:.3f} ± {std:.3f}"
 
 
+def first_rows(run_dir: str, n: int) -> Path:
+    """A temporary copy of the run folder whose scores.csv keeps its first ``n`` rows (lowest benchmark index)."""
+    folder = Path(tempfile.mkdtemp(prefix="ensembles-"))
+    for name in ("run.json", "correlations.json"):
+        if (Path(run_dir) / name).exists():
+            shutil.copy(Path(run_dir) / name, folder / name)
+    rows = list(csv.reader(open(Path(run_dir) / "scores.csv", newline="")))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows[: n + 1])
+    (folder / "scores.csv").write_text(out.getvalue())
+    return folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir")
     parser.add_argument("--plot", default=None, help="where to write the learning-curve PNG")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--skip-backends", action="store_true")
+    parser.add_argument(
+        "--first", type=int, default=None, help="use only the N rows of lowest index (scores.csv order)"
+    )
     args = parser.parse_args()
-    run = load_run(args.run_dir)
+    run = load_run(first_rows(args.run_dir, args.first) if args.first else args.run_dir)
     y, n = run.accuracy, len(run)
     space = run.settings.get("space")
     rows_arch = archs(run)
     encodable = space in spaces.available() and rows_arch is not None
-    print(f"# {args.run_dir}: {n} architectures, proxies {', '.join(run.scores)}\n")
+    subset = f" (first {args.first} rows)" if args.first else ""
+    print(f"# {args.run_dir}{subset}: {n} architectures, proxies {', '.join(run.scores)}\n")
 
     print("## Single proxies and training-free ensembles (Spearman ρ over every architecture)\n")
     rows = [[name, f"{metrics.spearman(s, y):.4f}", f"{metrics.kendall(s, y):.4f}"] for name, s in run.scores.items()]
