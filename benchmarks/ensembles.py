@@ -45,15 +45,19 @@ def pm(mean: float, std: float) -> str:
     return f"{mean:.3f} ± {std:.3f}"
 
 
-def first_rows(run_dir: str, n: int) -> Path:
-    """A temporary copy of the run folder whose scores.csv keeps its first ``n`` rows (lowest benchmark index)."""
+def subset(run_dir: str, n: int | None, distinct: bool) -> Path:
+    """A temporary copy of the run folder whose scores.csv keeps its first ``n`` rows (lowest benchmark index)
+    and, with ``distinct``, only the first row of each architecture (NB101 tables repeat cells)."""
     folder = Path(tempfile.mkdtemp(prefix="ensembles-"))
-    for name in ("run.json", "correlations.json"):
-        if (Path(run_dir) / name).exists():
-            shutil.copy(Path(run_dir) / name, folder / name)
+    if (Path(run_dir) / "run.json").exists():
+        shutil.copy(Path(run_dir) / "run.json", folder / "run.json")
     rows = list(csv.reader(open(Path(run_dir) / "scores.csv", newline="")))
+    header, rows = rows[0], rows[1 : None if n is None else n + 1]
+    if distinct:
+        seen: set[str] = set()
+        rows = [row for row in rows if not (row[1] in seen or seen.add(row[1]))]
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows[: n + 1])
+    csv.writer(out, lineterminator="\n").writerows([header, *rows])
     (folder / "scores.csv").write_text(out.getvalue())
     return folder
 
@@ -67,14 +71,18 @@ def main() -> None:
     parser.add_argument(
         "--first", type=int, default=None, help="use only the N rows of lowest index (scores.csv order)"
     )
+    parser.add_argument("--distinct", action="store_true", help="keep one row per architecture (the first)")
     args = parser.parse_args()
-    run = load_run(first_rows(args.run_dir, args.first) if args.first else args.run_dir)
+    chosen = args.first is not None or args.distinct
+    run = load_run(subset(args.run_dir, args.first, args.distinct) if chosen else args.run_dir)
     y, n = run.accuracy, len(run)
     space = run.settings.get("space")
     rows_arch = archs(run)
     encodable = space in spaces.available() and rows_arch is not None
-    subset = f" (first {args.first} rows)" if args.first else ""
-    print(f"# {args.run_dir}{subset}: {n} architectures, proxies {', '.join(run.scores)}\n")
+    note = (f" (first {args.first} rows)" if args.first else "") + (
+        " (one row per architecture)" if args.distinct else ""
+    )
+    print(f"# {args.run_dir}{note}: {n} architectures, proxies {', '.join(run.scores)}\n")
 
     print("## Single proxies and training-free ensembles (Spearman ρ over every architecture)\n")
     rows = [[name, f"{metrics.spearman(s, y):.4f}", f"{metrics.kendall(s, y):.4f}"] for name, s in run.scores.items()]

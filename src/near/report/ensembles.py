@@ -101,7 +101,7 @@ def curve_blocks(run: Run, level: int, image_prefix: str = "") -> list[Block]:
             "(split s draws the same architectures for every feature set). Features: the run's proxy scores, "
             "the search space's architecture encoding, or both. top-5% = precision of the predicted top 5 % of "
             "the held-out architectures. Repeat any row with: near predict RUN_DIR --train K --seeds 5 --json "
-            "(add --encoding, or --no-proxies)."
+            "(add --encoding; --encoding --no-proxies for the encoding alone)."
         )
     )
     rows = []
