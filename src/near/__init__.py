@@ -80,7 +80,7 @@ __all__ = [
 def __getattr__(name: str):
     """``near.proxies``, ``near.spaces``, ``near.metrics``, ``near.bench``, ``near.report`` and ``near.analysis``
     load on first use (SciPy and the proxies cost about a second to import; scoring alone should not pay it)."""
-    if name in ("analysis", "bench", "metrics", "proxies", "report", "search", "spaces"):
+    if name in ("analysis", "bench", "ensemble", "metrics", "predict", "proxies", "report", "search", "spaces"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -7,7 +7,9 @@
 * ``correlations.json`` — ``{"n": N, "accuracy": column, "proxies": {name: {...}}, "proxy_spearman": {...}}``:
   per proxy ``kendall``, ``spearman``, ``pairwise``, ``top_k`` (``{"top10": …, "top1%": …, "top5%": …,
   "top10%": …}``), ``n_valid`` (architectures with a score), ``n_nan`` and ``nan_reasons`` (reason →
-  count); ``proxy_spearman`` is the proxy–proxy Spearman matrix with ``"accuracy"`` first. All from
+  count); ``ensembles``: the same fields but ``nan_reasons`` for each ensemble of
+  :func:`near.ensemble.default_ensembles` (mean rank, log-rank, vote, NEAR + #params); ``proxy_spearman`` is
+  the proxy–proxy Spearman matrix with ``"accuracy"`` first. All from
   :mod:`near.metrics` (NaN pairs omitted, never replaced); undefined values are ``null``.
 * ``run.json`` — what was run and how to run it again (see :func:`near.bench.run`).
 
@@ -29,6 +31,7 @@ import numpy as np
 
 from .. import metrics
 from .._files import write_atomic
+from ..ensemble import default_ensembles
 from .tables import Row
 
 __all__ = ["CORRELATIONS", "OUTPUTS", "RUN", "SCORES", "correlations", "scores_csv", "write_json"]
@@ -100,11 +103,23 @@ def correlations(
             "n_nan": result["n_nan"],
             "nan_reasons": dict(causes.most_common()),
         }
+    ensembles = {}
+    for name, values in default_ensembles(scores).items():
+        result = metrics.correlations(values, accuracy)
+        ensembles[name] = {
+            "kendall": result["kendall"],
+            "spearman": result["spearman"],
+            "pairwise": result["pairwise"],
+            "top_k": {key: value for key, value in result.items() if key.startswith("top")},
+            "n_valid": result["n"],
+            "n_nan": result["n_nan"],
+        }
     columns = {"accuracy": accuracy, **{name: np.asarray(values, dtype=float) for name, values in scores.items()}}
     matrix = metrics.proxy_correlation_matrix(columns) if scores else np.empty((0, 0))
     return {
         "n": len(rows),
         "accuracy": accuracy_column,
         "proxies": proxies,
+        "ensembles": ensembles,
         "proxy_spearman": {"names": list(columns), "matrix": matrix},
     }

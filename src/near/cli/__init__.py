@@ -12,6 +12,7 @@ from .. import __version__
 from .analyse import analyse_command
 from .bench import bench_command
 from .datasets import datasets_command
+from .predict import predict_command
 from .proxies import proxies_command
 from .report import report_command
 from .score import score_command
@@ -48,3 +49,4 @@ main.add_command(report_command)
 main.add_command(bench_command)
 main.add_command(analyse_command)
 main.add_command(search_command)
+main.add_command(predict_command)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import metrics
-from . import figures
+from . import ensembles, figures
 from .analysis import analysis_blocks
 from .document import Block, Heading, Image, Paragraph, Table
 from .runs import SCORES, Run
@@ -83,10 +83,15 @@ def run_blocks(run: Run, level: int, image_prefix: str = "") -> list[Block]:
         [name, *(number(summary[name][key]) for key in keys), str(summary[name]["n"]), str(summary[name]["n_nan"])]
         for name in order
     ]
+    combined = ensembles.ensemble_rows(
+        run, lambda s, a: metrics.correlations(s, a, top_k=TOP_K, top_fractions=TOP_FRACTIONS)
+    )
+    extra = [[name, *(number(r[key]) for key in keys), str(r["n"]), str(r["n_nan"])] for name, r in combined.items()]
     blocks += [
         Heading(level, "Score vs accuracy"),
         Paragraph("Proxies sorted by Spearman ρ, best first."),
         Table(["proxy", *_COLUMNS], rows),
+        *([Table(["ensemble", *_COLUMNS], extra), Paragraph(ensembles.ENSEMBLES_NOTE)] if extra else []),
         Paragraph(_METRICS_NOTE),
         Paragraph(_DASH_NOTE),
         Heading(level, "Missing scores"),
@@ -95,6 +100,7 @@ def run_blocks(run: Run, level: int, image_prefix: str = "") -> list[Block]:
     blocks += _cost(run, level)
     blocks += _figures(run, summary, order, level, image_prefix)
     blocks += analysis_blocks(run, level, image_prefix, order)
+    blocks += ensembles.curve_blocks(run, level, image_prefix)
     return blocks
 
 

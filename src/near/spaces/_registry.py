@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import numpy as np
 from torch import nn
 
 from ..errors import ArchitectureError, OptionError
@@ -42,6 +43,16 @@ class Space:
     def num_parameters(self, arch: Any, num_classes: int = 10) -> int:
         """Number of parameters of the built network, computed without building it."""
         raise NotImplementedError
+
+    #: Names of the features :meth:`encode` returns, in order; empty for a space without an encoding.
+    encoding: tuple[str, ...] = ()
+
+    def encode(self, arch: Any) -> np.ndarray:
+        """A fixed-length float vector describing ``arch`` (features of a learned predictor, :mod:`near.predict`).
+
+        Raises :class:`~near.errors.OptionError` for a space that defines no encoding.
+        """
+        raise OptionError(f"search space {self.name!r} has no architecture encoding; predict from proxy scores only")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, size={self.size})"

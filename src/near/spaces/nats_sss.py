@@ -13,6 +13,8 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from ..errors import ArchitectureError
 from ._ops import CellNetwork, network_parameters, parse_arch
 from ._registry import Space, _check_classes, _check_count, register
@@ -98,6 +100,17 @@ class NATSSSS(Space):
         """``n`` distinct channel strings drawn uniformly without replacement (``random.Random(seed)``)."""
         indices = random.Random(seed).sample(range(self.size), _check_count(n, self.size))
         return [_format(tuple(CANDIDATES[(i // 8**k) % 8] for k in reversed(range(NUM_LAYERS)))) for i in indices]
+
+    encoding = tuple(f"channels{i}" for i in range(NUM_LAYERS))
+
+    def encode(self, arch: Any) -> np.ndarray:
+        """The five widths as numbers (trees split on them directly; their order is meaningful).
+
+        >>> from near.spaces import get
+        >>> get("nats-sss").encode("8:16:24:32:64").tolist()
+        [8.0, 16.0, 24.0, 32.0, 64.0]
+        """
+        return np.array(parse_channels(arch), dtype=float)
 
     def num_parameters(self, arch: Any, num_classes: int = 10) -> int:
         """Parameters of the built network, computed from the layer list."""

@@ -393,6 +393,32 @@ class NB101(Space):
                 cells.append(cell)
         return cells
 
+    encoding = tuple(f"edge{i}{j}" for i in range(MAX_VERTICES) for j in range(i + 1, MAX_VERTICES)) + tuple(
+        f"vertex{v}={op}" for v in range(1, MAX_VERTICES - 1) for op in OPS
+    )
+
+    def encode(self, arch: Any) -> np.ndarray:
+        """Adjacency + ops of the pruned cell padded to 7 vertices: 21 upper-triangle edge bits, then a
+        one-hot op (conv3x3, conv1x1, maxpool) for each of the 5 interior vertices (all zeros where a pruned
+        cell has fewer). The output is always vertex 6, so a pruned cell's interior vertices keep their order
+        and the padding sits just before the output. Isomorphic cells may encode differently (no canonical
+        vertex order is imposed), as in NASLib's adjacency-one-hot encoding.
+
+        >>> from near.spaces import get
+        >>> v = get("nb101").encode(([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "maxpool3x3", "output"]))
+        >>> v.shape, v[0], v[10], v[21 + 2]                  # 0→1, 1→6 (the output), vertex 1 = maxpool
+        ((36,), np.float64(1.0), np.float64(1.0), np.float64(1.0))
+        """
+        cell = parse_cell(arch)
+        n = cell.num_vertices
+        place = list(range(n - 1)) + [MAX_VERTICES - 1]  # padded position of each pruned vertex
+        matrix = np.zeros((MAX_VERTICES, MAX_VERTICES))
+        matrix[np.ix_(place, place)] = np.array(cell.matrix)
+        ops = np.zeros((MAX_VERTICES - 2, len(OPS)))
+        for vertex, op in enumerate(cell.ops[1:-1]):
+            ops[vertex, OPS.index(op)] = 1.0
+        return np.concatenate([matrix[np.triu_indices(MAX_VERTICES, k=1)], ops.ravel()])
+
     def num_parameters(self, arch: Any, num_classes: int = 10) -> int:
         """Parameters of the built network, computed from the layer list (the dataset's ``trainable_parameters``)."""
         return network_parameters(parse_cell(arch), _check_classes(num_classes))

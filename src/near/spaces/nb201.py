@@ -13,6 +13,8 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from ._ops import OPS, CellNetwork, Genotype, format_arch, network_parameters, parse_arch
 from ._registry import Space, _check_classes, _check_count, register
 
@@ -81,6 +83,20 @@ class NB201(Space):
         """``n`` distinct arch strings drawn uniformly without replacement (Python's ``random.Random(seed)``)."""
         order = _benchmark_order()
         return [order[i] for i in random.Random(seed).sample(range(self.size), _check_count(n, self.size))]
+
+    encoding = tuple(f"edge{i}{j}={op}" for i, j in EDGES for op in OPS)
+
+    def encode(self, arch: Any) -> np.ndarray:
+        """One-hot op per edge: 6 edges × 5 ops = 30 zeros and ones, edges in arch-string order.
+
+        >>> from near.spaces import get
+        >>> get("nb201").encode("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|")[:10].tolist()
+        [0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+        """
+        ops = [op for node in parse_arch(arch) for op, _ in node]
+        vector = np.zeros((len(EDGES), len(OPS)))
+        vector[np.arange(len(EDGES)), [OPS.index(op) for op in ops]] = 1.0
+        return vector.ravel()
 
     def num_parameters(self, arch: Any, num_classes: int = 10) -> int:
         """Parameters of the built network, computed from the layer list (the benchmark's params × 10⁶)."""
