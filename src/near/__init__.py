@@ -78,8 +78,8 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """``near.proxies``, ``near.spaces``, ``near.metrics``, ``near.bench``, ``near.report`` and ``near.analysis``
-    load on first use (SciPy and the proxies cost about a second to import; scoring alone should not pay it)."""
+    """The subpackages beyond scoring (proxies, spaces, metrics, bench, report, analysis, ensemble, predict, search)
+    load on first use: SciPy, scikit-learn and the proxies cost about a second to import; scoring alone should not."""
     if name in ("analysis", "bench", "ensemble", "metrics", "predict", "proxies", "report", "search", "spaces"):
         import importlib
 
