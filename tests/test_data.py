@@ -179,6 +179,59 @@ def test_fractional_labels_are_regression_targets(tmp_path):
     assert load_data(str(tmp_path / "w.csv")).num_classes == 3
 
 
+def test_target_names_the_regression_column(tmp_path):
+    (tmp_path / "e.csv").write_text("a,Energy,b\n1,-0.25,2\n3,1.5,4\n5,2,6\n")
+    data = load_data(str(tmp_path / "e.csv"), target="Energy")
+    assert data.x.tolist() == [[1, 2], [3, 4], [5, 6]] and data.y.tolist() == [-0.25, 1.5, 2.0]
+    assert data.is_regression and data.num_outputs == 1 and data.columns == ("a", "b")
+    assert load_data(str(tmp_path / "e.csv"), target="energy").y.tolist() == [-0.25, 1.5, 2.0]  # case-blind
+    assert load_data(str(tmp_path / "e.csv")).columns == ("a", "Energy", "b")  # no target: all are features
+
+
+def test_several_targets_make_one_regression_target_per_sample(tmp_path):
+    (tmp_path / "f.csv").write_text("fx,x,fy\n1,10,2\n3,20,4\n")
+    for target in ("fx,fy", ["fx", "fy"]):
+        data = load_data(str(tmp_path / "f.csv"), target=target)
+        assert data.y.tolist() == [[1, 2], [3, 4]] and data.num_outputs == 2 and data.x.tolist() == [[10], [20]]
+
+
+def test_target_overrides_the_label_column_by_name(tmp_path):
+    (tmp_path / "t.csv").write_text("label,energy\n1,0.5\n0,1.5\n")
+    data = load_data(str(tmp_path / "t.csv"), target="energy")
+    assert data.y.tolist() == [0.5, 1.5] and data.x.tolist() == [[1], [0]] and data.columns == ("label",)
+
+
+@pytest.mark.parametrize(
+    ("content", "target", "expected"),
+    [
+        ("a,b,E\n1,2,3\n", "energy", "no column named 'energy'; its columns are a, b, E"),
+        ("a,Energy,ENERGY\n1,2,3\n", "energy", "2 columns named 'energy'"),
+        ("1,2,3\n", "energy", "no header row"),
+        ("a,b\n1,2\n", "a,b", "leaves no features"),
+        ("a,b,c\n1,x,2\n", "b,c", "several target columns"),
+    ],
+)
+def test_target_errors_name_the_columns(tmp_path, content, target, expected):
+    (tmp_path / "d.csv").write_text(content)
+    with pytest.raises(DataError) as info:
+        load_data(str(tmp_path / "d.csv"), target=target)
+    assert expected in str(info.value)
+
+
+def test_target_in_npz_and_where_it_does_not_apply(tmp_path):
+    np.savez(tmp_path / "m.npz", x=np.ones((2, 3)), y=np.array([0, 1]), energy=np.array([0.5, -1.0]))
+    assert load_data(str(tmp_path / "m.npz"), target="energy").y.tolist() == [0.5, -1.0]
+    with pytest.raises(DataError, match="its arrays are energy, x, y"):
+        load_data(str(tmp_path / "m.npz"), target="forces")
+    np.save(tmp_path / "n.npy", np.ones((2, 2)))
+    with pytest.raises(DataError, match="has no names"):
+        load_data(str(tmp_path / "n.npy"), target="y")
+    with pytest.raises(DataError, match="built-in"):
+        load_data("iris", target="y")
+    with pytest.raises(DataError, match="distinct, non-empty"):
+        load_data(str(tmp_path / "m.npz"), target="a,,b")
+
+
 def test_nan_labels_and_features_are_rejected(tmp_path):
     np.savez(tmp_path / "f.npz", x=np.ones((2, 2)), y=np.array([np.nan, 1.0]))
     assert "NaN" in _error(tmp_path / "f.npz")

@@ -7,7 +7,7 @@ that are not all whole numbers), ready to pass to :func:`near.score`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .errors import DataError
+from .formats.csvfile import csv_feature_names
 from .formats.samples import FILE_FORMATS, FOLDER_FORMATS, read_samples
 
 BUILTIN_DATASETS: dict[str, str] = {
@@ -36,6 +37,7 @@ class LoadedData:
     x: torch.Tensor
     y: torch.Tensor | None
     name: str
+    columns: tuple[str, ...] | None = None  # a CSV header's names of the feature columns (None without a header)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -65,7 +67,7 @@ class LoadedData:
         return len(self.x)
 
 
-def load_data(spec: str) -> LoadedData:
+def load_data(spec: str, target: str | Sequence[str] | None = None) -> LoadedData:
     """Load a built-in dataset by name (see ``BUILTIN_DATASETS``), or a file or folder of :mod:`near.formats`.
 
     Files: ``.npz`` with arrays ``images`` (and optionally ``labels``) or ``x`` (and ``y``); ``.npy``
@@ -76,13 +78,23 @@ def load_data(spec: str) -> LoadedData:
     and are scaled to [0, 1]; a ``(N, H, W)`` uint8 array gains a channel axis, ``(N, 1, H, W)``, as
     convolutions expect. Other numbers are only cast to float32.
 
+    ``target`` names the label column(s) of a CSV instead of the label names above (several names, or one
+    string ``"a,b"``: an ``(N, k)`` regression target), or the labels array of a ``.npz``; a name that is
+    not there is an error listing the names that are.
+
     Examples
     --------
     >>> data = load_data("digits")
     >>> data.x.shape, data.input_shape, data.num_classes
     (torch.Size([1797, 1, 8, 8]), (1, 8, 8), 10)
     """
+    targets = _target_names(target)
     if spec in BUILTIN_DATASETS:
+        if targets:
+            raise DataError(
+                f"a target names a column of a .csv file or an array of a .npz file; {spec} is a built-in "
+                "dataset with its own labels: drop the target"
+            )
         x, y = _BUILTINS[spec]()
         return _finish(x, y, spec)
     path = Path(spec).expanduser()
@@ -93,11 +105,25 @@ def load_data(spec: str) -> LoadedData:
             f"unknown dataset {spec!r}; built-in datasets are {', '.join(BUILTIN_DATASETS)} "
             f"(a path to {FILE_FORMATS}, or to {FOLDER_FORMATS}, is also accepted)"
         )
-    x, y = read_samples(path)
-    return _finish(x, y, path.name)
+    x, y = read_samples(path, targets)
+    columns = csv_feature_names(path, targets) if path.suffix.lower() == ".csv" and path.is_file() else None
+    return _finish(x, y, path.name, columns)
 
 
-def _finish(x: np.ndarray, y: np.ndarray | None, name: str) -> LoadedData:
+def _target_names(target) -> tuple[str, ...]:
+    """``None`` → ``()``; ``"energy"`` / ``"fx,fy"`` / ``["fx", "fy"]`` → the names, stripped."""
+    if target is None:
+        return ()
+    names = target.split(",") if isinstance(target, str) else list(target)
+    if not all(isinstance(n, str) for n in names):
+        raise DataError(f"target must be a column name or a list of names, got {target!r}")
+    names = [n.strip() for n in names]
+    if not names or not all(names) or len(set(names)) != len(names):
+        raise DataError(f"target must name distinct, non-empty columns, got {target!r}")
+    return tuple(names)
+
+
+def _finish(x: np.ndarray, y: np.ndarray | None, name: str, columns: tuple[str, ...] | None = None) -> LoadedData:
     """Check once, at the boundary, then convert: uint8 images to [0, 1], everything else to float32."""
     if x.dtype == np.uint8 and x.ndim == 3:
         x = x[:, None]
@@ -109,7 +135,7 @@ def _finish(x: np.ndarray, y: np.ndarray | None, name: str) -> LoadedData:
     if not np.isfinite(features).all():
         raise DataError(f"{name}: the data contains NaN or infinite values")
     labels = None if y is None else torch.from_numpy(_labels(y, len(x), name))
-    return LoadedData(torch.from_numpy(np.ascontiguousarray(features)), labels, name)
+    return LoadedData(torch.from_numpy(np.ascontiguousarray(features)), labels, name, columns)
 
 
 def _labels(y: np.ndarray, n: int, name: str) -> np.ndarray:
@@ -117,7 +143,11 @@ def _labels(y: np.ndarray, n: int, name: str) -> np.ndarray:
     if y.ndim == 0 or len(y) != n:
         count = 0 if y.ndim == 0 else len(y)
         raise DataError(f"{name}: {count} labels for {n} samples; there must be one label per sample")
-    regression = np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and not np.all(y == np.round(y))
+    regression = (
+        np.issubdtype(y.dtype, np.floating)
+        and np.all(np.isfinite(y))
+        and (y.ndim == 2 or not np.all(y == np.round(y)))  # (N, k) numbers are k targets, never classes
+    )
     if regression and y.ndim <= 2:
         return y.astype(np.float32)
     if y.ndim != 1:

@@ -36,12 +36,23 @@ FOLDER_FORMATS = (
 )
 
 
-def read_samples(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+def read_samples(path: Path, targets: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray | None]:
     """Features and labels (``None`` when the format has none) of a sample file or folder.
 
     A folder is read as its **training split** (the images a network is trained on, whose distribution it should
-    be scored on); a single IDX file as unlabelled samples.
+    be scored on); a single IDX file as unlabelled samples. ``targets`` names the label column(s) of a CSV or the
+    labels array of a ``.npz`` (other formats have no names).
     """
+    suffix = path.suffix.lower()
+    if targets and (path.is_dir() or suffix not in (".csv", ".npz")):
+        raise DataError(
+            f"{path}: a target ({', '.join(targets)}) names a column of a .csv file or an array of a .npz file; "
+            "this format has no names (its labels, if any, are read as they are): drop the target"
+        )
+    if suffix == ".csv":
+        return read_csv(path, targets)
+    if suffix == ".npz" and targets:
+        return read_npz(path, targets)
     if path.is_dir():
         return _read_folder(path)
     if is_idx_file(path):
