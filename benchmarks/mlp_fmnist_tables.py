@@ -1,0 +1,221 @@
+"""The paper's MLP tables at scale on Fashion-MNIST (issue 17, items 3–5). Long: run them when there is time.
+
+    python benchmarks/mlp_fmnist_tables.py table8    [--seeds 0 1 2 3 4] [--hidden 200 200]
+        SiLU/ReLU/Tanh/Tanhshrink x Kaiming/Xavier/uniform: NEAR before training, test loss/accuracy after
+    python benchmarks/mlp_fmnist_tables.py table6    [--seeds 0 1 2 3 4]
+        the sized MLP (near.estimate_layer_sizes) and the paper's variations of each layer (x0.5, x2), trained
+    python benchmarks/mlp_fmnist_tables.py table11   --grid benchmarks/results/table8_fmnist.json
+        every applicable proxy on the Table 8 grid; Kendall tau / Spearman rho against mean test accuracy
+    python benchmarks/mlp_fmnist_tables.py stability [--networks 50] [--epochs-at 0 1 3 5 10]
+        every proxy after 0, 1, 3, 5, 10 epochs of training vs the final accuracy, on random MLPs
+
+Protocol (all): the full 60,000 training images (5,000 of them held out for early stopping), the official
+10,000 test images; Adam (lr 1e-3, batch 128), at most --epochs epochs, patience 5; one torch thread; every
+network and training run reproducible from its seed. Results: JSON under benchmarks/results/ and markdown
+on stdout. Costs measured on the 2-core shared machine (one thread, under load): an epoch of a 784-200-200-10
+MLP takes about 10–20 s, so table8 (12 cells x 5 seeds x ~20 epochs) is about 4–6 h, stability
+(50 networks x 10 epochs + final training) about 3–5 h; on an idle 16-core machine with one run per core,
+about 16x less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mlp_sizing import RESULTS, fmnist  # noqa: E402  (the same data loading as the sizing benchmark)
+
+try:
+    from near.mlp.selection import build_mlp, resolve_activation, resolve_init
+except ImportError:  # before the layout move
+    from near.selection import build_mlp, resolve_activation, resolve_init
+
+ACTIVATIONS = ("silu", "relu", "tanh", "tanhshrink")
+INITS = ("kaiming_uniform", "xavier_uniform", "uniform")
+PAPER_TABLE11 = {"near": (0.84, 0.70), "meco_opt": (0.67, 0.45)}  # (Spearman rho, Kendall tau); others <= 0.53
+
+
+LIMIT: int | None = None  # --train-samples, for a quick smoke run only
+
+
+def tensors():
+    x, y, xt, yt = fmnist()
+    x, y = x[:LIMIT], y[:LIMIT]
+    return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(xt), torch.from_numpy(yt)
+
+
+def make(hidden, activation: str, init: str, seed: int) -> nn.Module:
+    _, act = resolve_activation(activation)
+    _, init_fn = resolve_init(init)
+    torch.manual_seed(seed)
+    model = build_mlp(784, tuple(hidden), 10, act)
+    init_fn(model)
+    return model
+
+
+def train(model, x, y, xt, yt, seed: int, epochs: int, patience: int = 5, stop_at: int | None = None) -> dict:
+    """Adam with early stopping on a fixed validation split; ``stop_at`` ends after that many epochs."""
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(12345))
+    held_out = min(5000, len(x) // 6)
+    val, tr = order[:held_out], order[held_out:]
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    best, state, waited, ran = math.inf, None, 0, 0
+    for ran in range(1, (stop_at or epochs) + 1):  # noqa: B007  (the count is reported)
+        model.train()
+        for batch in tr[torch.randperm(len(tr), generator=gen)].split(128):
+            opt.zero_grad(set_to_none=True)
+            loss_fn(model(x[batch]), y[batch]).backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            v = float(loss_fn(model(x[val]), y[val]))
+        if v < best:
+            best, waited, state = v, 0, {k: t.clone() for k, t in model.state_dict().items()}
+        elif (waited := waited + 1) >= patience and stop_at is None:
+            break
+    if stop_at is None and state is not None:
+        model.load_state_dict(state)
+    model.eval()
+    with torch.no_grad():
+        out = model(xt)
+        return {
+            "test_loss": float(loss_fn(out, yt)),
+            "test_accuracy": float((out.argmax(1) == yt).float().mean()),
+            "epochs": ran,
+        }
+
+
+def near_score(model_factory, x, repetitions: int = 8) -> tuple[float, float]:
+    import near
+
+    result = near.score(model_factory, x, repetitions=repetitions, seed=0)
+    return float(np.mean(result.scores)), float(np.std(result.scores, ddof=1))
+
+
+def table8(args) -> dict:
+    x, y, xt, yt = tensors()
+    rows = []
+    for activation, init in itertools.product(ACTIVATIONS, INITS):
+        mean, std = near_score(lambda a=activation, i=init: make(args.hidden, a, i, 0), x[:5000])
+        runs = [train(make(args.hidden, activation, init, s), x, y, xt, yt, s, args.epochs) for s in args.seeds]
+        row = {"activation": activation, "init": init, "near": mean, "near_std": std, "runs": runs}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return {"hidden": args.hidden, "seeds": args.seeds, "rows": rows}
+
+
+def table6(args) -> dict:
+    import near
+
+    x, y, xt, yt = tensors()
+    sizing = near.estimate_layer_sizes(x[:5000], len(args.hidden), outputs=10, seed=0, warn=False)
+    base = list(sizing.sizes)
+    variants = [tuple(base)]
+    for layer, factor in itertools.product(range(len(base)), (0.5, 2.0)):  # the paper varies one layer at a time
+        v = list(base)
+        v[layer] = max(1, round(v[layer] * factor))
+        variants.append(tuple(v))
+    rows = []
+    for hidden in variants:
+        runs = [train(make(hidden, "silu", "kaiming_uniform", s), x, y, xt, yt, s, args.epochs) for s in args.seeds]
+        rows.append({"hidden": list(hidden), "runs": runs})
+        print(json.dumps(rows[-1]), flush=True)
+    return {"sizing": sizing.to_dict(), "rows": rows}
+
+
+def table11(args) -> dict:
+    import near.proxies
+    from near.metrics import kendall, spearman
+
+    grid = json.loads(Path(args.grid).read_text())
+    x, y, *_ = tensors()
+    batch = (x[:512], y[:512])  # NEAR-like proxies need at least as many samples as the widest layer
+    scores: dict[str, list[float]] = {}
+    accuracy = []
+    for row in grid["rows"]:
+        model = make(grid["hidden"], row["activation"], row["init"], 0)
+        names = [n for n in near.proxies.available() if n != "near"]
+        values = near.proxies.compute_many(names, model, *batch, seed=0, on_error="nan")
+        values["near"] = row["near"]  # the zoo's near re-draws PyTorch's default init; table8 scored each init
+        for name, value in values.items():
+            scores.setdefault(name, []).append(float(value))
+        accuracy.append(float(np.mean([r["test_accuracy"] for r in row["runs"]])))
+    out = {}
+    for name, values in sorted(scores.items()):
+        if np.all(np.isnan(values)):
+            continue
+        out[name] = {"kendall": kendall(values, accuracy), "spearman": spearman(values, accuracy)}
+        paper = PAPER_TABLE11.get(name)
+        print(f"| {name} | {out[name]['spearman']:+.2f} | {out[name]['kendall']:+.2f} | {paper or '—'} |")
+    return {"correlations": out, "accuracy": accuracy}
+
+
+def stability(args) -> dict:
+    import near.proxies
+    from near.metrics import spearman
+
+    x, y, xt, yt = tensors()
+    rng = np.random.default_rng(0)
+    nets = []
+    for i in range(args.networks):
+        depth = int(rng.integers(1, 4))
+        hidden = tuple(int(w) for w in rng.choice([16, 32, 64, 128, 256, 512], depth))
+        nets.append((hidden, str(rng.choice(ACTIVATIONS)), i))
+    table = {e: {} for e in args.epochs_at}
+    final = []
+    for hidden, activation, seed in nets:
+        for e in args.epochs_at:
+            model = make(hidden, activation, "kaiming_uniform", seed)
+            if e:
+                train(model, x, y, xt, yt, seed, args.epochs, stop_at=e)
+            values = near.proxies.compute_many(
+                near.proxies.available(), model, x[:512], y[:512], on_error="nan", options={"near": {"reinit": False}}
+            )
+            for name, value in values.items():
+                table[e].setdefault(name, []).append(float(value))
+        final.append(train(make(hidden, activation, "kaiming_uniform", seed), x, y, xt, yt, seed, args.epochs))
+        print(json.dumps({"hidden": hidden, "activation": activation, **final[-1]}), flush=True)
+    accuracy = [f["test_accuracy"] for f in final]
+    rho = {e: {n: spearman(v, accuracy) for n, v in table[e].items()} for e in args.epochs_at}
+    for name in sorted(rho[args.epochs_at[0]]):
+        print(f"| {name} | " + " | ".join(f"{rho[e][name]:+.2f}" for e in args.epochs_at) + " |")
+    return {"networks": [list(n) for n in nets], "final": final, "spearman": rho}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("table8", "table6", "table11", "stability"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--hidden", type=int, nargs="+", default=[200, 200])
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--grid", type=Path, default=RESULTS / "table8_fmnist.json")
+    parser.add_argument("--networks", type=int, default=50)
+    parser.add_argument("--epochs-at", type=int, nargs="+", default=[0, 1, 3, 5, 10])
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--train-samples", type=int, default=None, help="smoke runs only: fewer training images")
+    args = parser.parse_args()
+    global LIMIT
+    LIMIT = args.train_samples
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    result = {"table8": table8, "table6": table6, "table11": table11, "stability": stability}[args.what](args)
+    result["seconds"] = time.perf_counter() - start
+    out = args.out or RESULTS / f"{args.what}_fmnist.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
