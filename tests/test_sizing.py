@@ -179,7 +179,7 @@ def test_estimate_outside_the_candidate_range_is_warned_with_a_remedy():
     wine = load_data("wine").x  # 178 samples: widths up to 128, while the estimate lies above
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = near.estimate_layer_sizes(wine, 1, repetitions=2, seed=0)
+        result = near.estimate_layer_sizes(wine, 1, repetitions=2, seed=0, rule="paper")
     messages = [str(w.message) for w in caught if issubclass(w.category, SizingWarning)]
     assert any("above the widest candidate width 128" in m and "add candidate widths" in m for m in messages)
     assert any("above the widest" in w for w in result.layers[0].warnings)
@@ -307,3 +307,60 @@ def test_to_dict_is_the_same_for_the_same_seed():
     x = torch.randn(80, 5, generator=torch.Generator().manual_seed(0))
     runs = [near.estimate_layer_sizes(x, 1, widths=(8, 16, 32, 64), repetitions=1, seed=2, warn=False) for _ in "ab"]
     assert runs[0].to_dict() == runs[1].to_dict() and "seconds" not in runs[0].to_dict()
+
+
+def test_fit_is_the_authors_curve_fit():
+    """The paper's rule exactly: (1, 1) prepended, curve_fit of a + b·s^c from (1, 2, -1), s* = t^(1/(c-1))."""
+    from scipy.optimize import curve_fit
+
+    widths = np.array([8, 16, 32, 64, 128, 256])
+    relative = np.array([0.62, 0.52, 0.47, 0.45, 0.42, 0.38])
+    (a, b, c), _ = curve_fit(lambda s, a, b, c: a + b * s**c, np.r_[1, widths], np.r_[1, relative], p0=(1, 2, -1))
+    fit = fit_power_law(widths, relative)
+    assert (fit.alpha, fit.beta, fit.gamma) == pytest.approx((a, b, c), rel=1e-6)
+    estimate = sizing._estimate(1, tuple(widths), np.tile(relative, (3, 1)), (), 0.005, "paper")
+    assert estimate.rule == "paper" and estimate.size_exact == pytest.approx(0.005 ** (1 / (c - 1)), rel=1e-6)
+
+
+def _log_like(widths, reps=4, noise=0.0):
+    """Relative scores falling exactly like log s, A(s) = s·r(s) bending where r reaches 0: γ → 0."""
+    rng = np.random.default_rng(0)
+    r = 1 - 0.12 * np.log(np.asarray(widths, dtype=float))
+    return r + rng.normal(0, noise, (reps, len(widths)))
+
+
+def test_auto_rule_replaces_a_degenerate_paper_estimate_by_the_half_gain_width():
+    widths = (8, 16, 32, 64, 128, 256, 512, 1024)
+    relative = _log_like(widths, noise=0.002)
+    auto = sizing._estimate(1, widths, relative, (), 0.005)
+    assert abs(auto.gamma) < sizing.LOG_LIKE_GAMMA and auto.paper_size == pytest.approx(200, rel=0.05)
+    assert auto.rule == "gain" and auto.degenerate.startswith("γ ≈ 0")
+    assert auto.size_exact == auto.gain_size and auto.gain_status == "inside"
+    low, high = auto.interval
+    assert low <= auto.size_exact <= high
+    assert any("the half-gain rule gives" in w for w in auto.warnings)
+    paper = sizing._estimate(1, widths, relative, (), 0.005, "paper")
+    assert paper.rule == "paper" and paper.size == round(paper.paper_size)
+    assert paper.size_exact == pytest.approx(auto.paper_size)
+    # a threshold ten times larger moves the paper's number tenfold; the half-gain width does not move
+    assert sizing._estimate(1, widths, relative, (), 0.05).size == auto.size
+    assert sizing._estimate(1, widths, relative, (), 0.05, "paper").size_exact == pytest.approx(20, rel=0.05)
+
+
+def test_gain_rule_that_never_halves_is_a_stated_lower_bound():
+    widths = (8, 16, 32, 64)
+    relative = np.tile([0.8, 0.79, 0.78, 0.77], (2, 1))
+    estimate = sizing._estimate(1, widths, relative, (), 0.005, "gain")
+    assert estimate.rule == "gain" and estimate.gain_status == "above" and estimate.size == 64
+    assert "lower bound" in estimate.confidence and any("lower bound" in w for w in estimate.warnings)
+
+
+def test_rule_is_checked_and_reported_in_json_and_table(digits):
+    with pytest.raises(OptionError, match="rule must be one of"):
+        near.estimate_layer_sizes(digits, 1, widths=SMALL, rule="knee")
+    result = near.estimate_layer_sizes(digits, 1, widths=SMALL, repetitions=3, seed=0, rule="gain", warn=False)
+    layer = result.to_dict()["layers"][0]
+    assert result.to_dict()["rule"] == "gain" and layer["rule"] == "gain"
+    assert layer["size"] == round(layer["gain_size"]) and len(layer["interval"]) == 2
+    assert {"paper_size", "paper_degenerate", "gain_status", "gains", "confidence"} <= set(layer)
+    assert "by the half-gain rule" in result.table() and "paper's rule: s* =" in result.table()

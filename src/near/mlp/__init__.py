@@ -1,8 +1,9 @@
 """MLP design with NEAR: building MLPs (:mod:`.build`, :mod:`.activations`), the paper's layer-size rule
-(:mod:`.powerlaw`, :mod:`.sizing`), choosing an activation and initialisation (:mod:`.selection`), the short
-trainings that check both (:mod:`.training`) and their plots (:mod:`.plots`).
+(:mod:`.powerlaw`, :mod:`.sizing`) and the half-gain rule for where it degenerates (:mod:`.gain`), choosing
+an activation and initialisation (:mod:`.selection`), the short trainings that check both (:mod:`.training`)
+and their plots (:mod:`.plots`).
 
-Imports run one way: build → powerlaw → sizing / selection → training, plots; nothing imports back."""
+Imports run one way: build → powerlaw, gain → sizing / selection → training, plots; nothing imports back."""
 
 from .powerlaw import FitError
 from .selection import SelectionResult, SelectionRow, select

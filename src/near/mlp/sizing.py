@@ -14,6 +14,12 @@ Since f'(s) / f'(1) = s^(γ−1), the estimate is where the slope has fallen to 
 its value at s = 1: **s* = t^(1/(γ−1))** (t = 0.005 by default, as in the paper). Layers are sized
 iteratively: layer 1 first, then layer 2 with layer 1 fixed at its (rounded) estimate, and so on.
 
+Where that rule degenerates — γ ≈ 0, where s* ≈ 1/t whatever the data (it happens when the candidate widths
+reach the bend where the layer's effective rank stops growing: docs/mlp-sizing.md) — ``rule="auto"`` (the
+default) takes the **half-gain width** of :mod:`near.mlp.gain` instead: where the layer's effective rank
+gained per added neuron has halved. Every layer records the rule that gave its size and an 80 % bootstrap
+interval over the repetitions.
+
 The authors' ``estimate_layer_size(..., layer_index=i)`` scores the single hooked module ``i``; their
 example points it at the hidden layer's activation, which is ``part="post"`` here. The default
 ``part="both"`` follows the paper's definition of a layer's contribution (pre + post).
@@ -56,13 +62,17 @@ from .build import (
     resolve_activation,
     resolve_init,
 )
-from .powerlaw import DEFAULT_THRESHOLD, FitError, fit_power_law, size_from_fit
+from .gain import ABOVE, BELOW, bootstrap_interval, half_gain_width
+from .powerlaw import DEFAULT_THRESHOLD, FitError, PowerLawFit, fit_power_law, size_from_fit
 
 DEFAULT_REPETITIONS = 8
 DEFAULT_MIN_WIDTH = 8
 DEFAULT_MAX_WIDTH = 1024
 MIN_WIDTHS = 4
 PARTS = ("both", "pre", "post")
+RULES = ("auto", "paper", "gain")  # auto: the paper's rule unless its fit degenerates, then the half-gain rule
+INTERVAL_LEVEL = 0.8  # bootstrap interval over repetitions reported with each estimate
+BOOTSTRAP_DRAWS = 100
 POOR_FIT_NRMSE = 0.05  # RMSE of the fit over its range of relative scores above which the fit is called poor
 LOG_LIKE_GAMMA = 0.02  # |γ| below this: f is ≈ log-linear and s* ≈ 1/t whatever the data
 MAX_ESTIMATE = 100_000
@@ -99,12 +109,42 @@ class LayerSizeEstimate:
     fixed: tuple[int, ...]
     threshold: float
     warnings: tuple[str, ...] = ()
+    rule: str = "paper"
+    paper_size: float = math.nan
+    gain_size: float = math.nan
+    gain_status: str = ""
+    interval: tuple[float, float] = (math.nan, math.nan)
+    gains: tuple[float, ...] = ()
+    degenerate: str = ""
+
+    @property
+    def confidence(self) -> str:
+        """In words: how far the number can be trusted (see :meth:`SizingResult.table`)."""
+        low, high = self.interval
+        spread = (
+            f"{INTERVAL_LEVEL:.0%} bootstrap interval over repetitions {low:.0f}–{high:.0f}"
+            if math.isfinite(low)
+            else "no interval (one repetition)"
+        )
+        if self.rule == "gain" and self.gain_status == ABOVE:
+            return f"a lower bound: the gain had not halved by the widest candidate width ({spread})"
+        if self.rule == "gain" and self.gain_status == BELOW:
+            return f"an upper bound: the gain was already below half at the narrowest widths ({spread})"
+        return spread
 
     def to_dict(self) -> dict:
         return {
             "layer": self.layer,
             "size": self.size,
             "size_exact": self.size_exact,
+            "rule": self.rule,
+            "confidence": self.confidence,
+            "interval": [_finite_or_none(v) for v in self.interval],
+            "paper_size": _finite_or_none(self.paper_size),
+            "paper_degenerate": self.degenerate or None,
+            "gain_size": _finite_or_none(self.gain_size),
+            "gain_status": self.gain_status,
+            "gains": list(self.gains),
             "alpha": self.alpha,
             "beta": self.beta,
             "gamma": self.gamma,
@@ -133,6 +173,7 @@ class SizingResult:
     part: str
     seconds: float = 0.0
     bias: bool = True
+    rule: str = "auto"
     activation_factory: Callable[[], nn.Module] | None = field(default=None, repr=False, compare=False)
     init_fn: Callable[[nn.Module], None] | None = field(default=None, repr=False, compare=False)
 
@@ -156,6 +197,7 @@ class SizingResult:
             "activation": self.activation,
             "init": self.init,
             "part": self.part,
+            "rule": self.rule,
             "bias": self.bias,
             "layers": [layer.to_dict() for layer in self.layers],
         }
@@ -164,14 +206,18 @@ class SizingResult:
         """Per layer: estimate, fit and candidate widths with relative scores, as text."""
         lines = [
             f"MLP {'-'.join(map(str, self.architecture))} ({self.activation}, init {self.init}, part {self.part}, "
-            f"threshold {self.threshold:g}, {self.repetitions} repetitions, seed {self.seed})"
+            f"threshold {self.threshold:g}, {self.repetitions} repetitions, seed {self.seed}, rule {self.rule})",
         ]
         for e in self.layers:
             fixed = f", layers before fixed at {list(e.fixed)}" if e.fixed else ""
+            rule = "the paper's rule s* = t^(1/(γ-1))" if e.rule == "paper" else "the half-gain rule"
+            lines.append(f"layer {e.layer}: size {e.size} by {rule}{fixed}; {e.confidence}")
+            paper = f"{e.paper_size:.1f}" if math.isfinite(e.paper_size) else "none"
             lines.append(
-                f"layer {e.layer}: size {e.size} (s* = {e.size_exact:.2f}){fixed}; fit α = {e.alpha:.4f}, "
+                f"  paper's rule: s* = {paper}{f' ({e.degenerate})' if e.degenerate else ''}; fit α = {e.alpha:.4f}, "
                 f"β = {e.beta:.4f}, γ = {e.gamma:.4f}, R² = {e.r2:.4f}, NRMSE = {e.nrmse:.3f}"
             )
+            lines.append(f"  half-gain rule: {e.gain_size:.1f} ({e.gain_status} the candidate widths)")
             lines.append("   width  relative score ± std")
             for s, r, d in zip(e.widths, e.relative_scores, e.relative_stds):
                 lines.append(f"  {s:>6}  {r:.4f} ± {d:.4f}")
@@ -228,6 +274,7 @@ def estimate_layer_sizes(
     bias: bool = True,
     warn: bool = True,
     progress: bool = False,
+    rule: str = "auto",
 ) -> SizingResult:
     """Estimate the width of every hidden layer of an MLP, iteratively, from NEAR (see the module docstring).
 
@@ -255,6 +302,11 @@ def estimate_layer_sizes(
         Which matrices of the sized layer count: ``"both"`` (pre + post), ``"pre"`` or ``"post"``.
     bias
         Whether the Linear layers have biases.
+    rule
+        ``"paper"``: s* = t^(1/(γ−1)) always; ``"gain"``: the half-gain width (:mod:`near.mlp.gain`);
+        ``"auto"``: the paper's rule unless its fit degenerates (γ ≈ 0, where s* ≈ 1/t for any data, a poor
+        fit, or no fit), then the half-gain rule. Each layer records which rule gave its size and an 80 %
+        bootstrap interval over the repetitions.
     warn
         Also emit each doubtful estimate as a :class:`SizingWarning` (they are always in ``result``).
     progress
@@ -279,6 +331,8 @@ def estimate_layer_sizes(
     widths = default_widths(len(x)) if widths is None else check_widths(widths, len(x))
     if part not in PARTS:
         raise OptionError(f"part must be one of {PARTS}, got {part!r}")
+    if rule not in RULES:
+        raise OptionError(f"rule must be one of {RULES}, got {rule!r}")
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
     elif not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
@@ -306,7 +360,7 @@ def estimate_layer_sizes(
                 bias=bias,
                 on_repetition=bar.update,
             )
-            estimate = _estimate(layer, widths, relative, tuple(fixed), threshold)
+            estimate = _estimate(layer, widths, relative, tuple(fixed), threshold, rule)
             if warn:
                 for message in estimate.warnings:
                     warnings.warn(message, SizingWarning, stacklevel=2)
@@ -324,6 +378,7 @@ def estimate_layer_sizes(
         part,
         time.perf_counter() - start,
         bias,
+        rule,
         activation_factory,
         init_fn,
     )
@@ -425,7 +480,9 @@ def check_widths(widths, samples: int) -> tuple[int, ...]:
     return values
 
 
-def _estimate(layer: int, widths, relative: np.ndarray, fixed, threshold: float) -> LayerSizeEstimate:
+def _estimate(
+    layer: int, widths, relative: np.ndarray, fixed, threshold: float, rule: str = "auto"
+) -> LayerSizeEstimate:
     means = relative.mean(axis=0)
     stds = np.array([_std(relative[:, j]) for j in range(relative.shape[1])])
     absolute = means * np.asarray(widths, dtype=float)  # the layer's score per matrix
@@ -437,54 +494,104 @@ def _estimate(layer: int, widths, relative: np.ndarray, fixed, threshold: float)
             "that the data is not constant or identical across samples (standardise the features), or choose "
             "another activation/initialisation, or score both matrices (part 'both')"
         )
-    try:
-        fit = fit_power_law(widths, means)
-        exact = size_from_fit(fit.gamma, threshold)
-    except FitError as error:
-        raise FitError(f"layer {layer}: {error}") from None
-    if not math.isfinite(exact) or exact > MAX_ESTIMATE:
-        raise FitError(
-            f"layer {layer}: the fit (γ = {fit.gamma:.4f}) puts the width at {exact:.3g}, which is no usable "
-            "width: γ is too close to 1. Use more repetitions, or a larger threshold"
+    paper, degenerate, fit = _paper_rule(widths, means, threshold)
+    gain = half_gain_width(widths, absolute)
+    if rule == "paper" and not math.isfinite(paper):
+        raise FitError(f"layer {layer}: {degenerate}")
+    chosen = "gain" if rule == "gain" or (rule == "auto" and degenerate) else "paper"
+    exact = paper if chosen == "paper" else gain.size
+    if chosen == "paper":
+        interval = bootstrap_interval(
+            relative, lambda m: _paper_rule(widths, m, threshold)[0], level=INTERVAL_LEVEL, draws=BOOTSTRAP_DRAWS
+        )
+    else:
+        interval = bootstrap_interval(
+            relative,
+            lambda m: half_gain_width(widths, m * np.asarray(widths, dtype=float)).size,
+            level=INTERVAL_LEVEL,
+            draws=BOOTSTRAP_DRAWS,
         )
     notes = []
-    if not fit.nrmse <= POOR_FIT_NRMSE:
+    if fit is not None and not fit.nrmse <= POOR_FIT_NRMSE:
         notes.append(
             f"layer {layer}: the power law fits the relative scores poorly (NRMSE {fit.nrmse:.3f} > "
             f"{POOR_FIT_NRMSE}); use more repetitions or more candidate widths, and look at the plot (--plot)"
         )
-    if abs(fit.gamma) < LOG_LIKE_GAMMA:
+    if fit is not None and abs(fit.gamma) < LOG_LIKE_GAMMA:
         notes.append(
             f"layer {layer}: the fitted γ = {fit.gamma:.4f} is close to 0, where the relative score falls like "
             f"log s and s* = t^(1/(γ-1)) is close to 1/t = {1 / threshold:.0f} for any data: the estimate reflects "
-            "the threshold more than the layer. Check it by training widths around it (verify)"
+            "the threshold more than the layer"
+            + (
+                f"; the half-gain rule gives {gain.size:.0f} instead"
+                if chosen == "gain"
+                else ". Check it by training widths around it (verify), or use rule 'auto' or 'gain'"
+            )
         )
-    if exact > widths[-1]:
+    if chosen == "gain" and gain.status == ABOVE:
+        notes.append(
+            f"layer {layer}: the layer's effective rank still grows at half its best rate or more at the widest "
+            f"candidate width {widths[-1]}, so {widths[-1]} is a lower bound; add wider candidate widths "
+            f"(about {2 * widths[-1]}, which needs as many samples)"
+        )
+    elif chosen == "gain" and gain.status == BELOW:
+        notes.append(
+            f"layer {layer}: the layer's effective rank gains less than half its best rate already between the "
+            f"narrowest widths, so {widths[0]} is an upper bound; add narrower candidate widths"
+        )
+    elif chosen == "paper" and exact > widths[-1]:
         notes.append(
             f"layer {layer}: the estimate {exact:.0f} lies above the widest candidate width {widths[-1]}, so it "
             f"is extrapolated; add candidate widths up to about {2 * math.ceil(exact)} (that many samples needed)"
         )
-    elif exact < widths[0]:
+    elif chosen == "paper" and exact < widths[0]:
         notes.append(
             f"layer {layer}: the estimate {exact:.1f} lies below the narrowest candidate width {widths[0]}; "
             f"add candidate widths down to about {max(2, math.floor(exact / 2))}"
         )
+    nan = math.nan
     return LayerSizeEstimate(
         layer,
         max(1, round(exact)),
         exact,
-        fit.alpha,
-        fit.beta,
-        fit.gamma,
-        fit.r2,
-        fit.nrmse,
+        fit.alpha if fit else nan,
+        fit.beta if fit else nan,
+        fit.gamma if fit else nan,
+        fit.r2 if fit else nan,
+        fit.nrmse if fit else nan,
         tuple(widths),
         tuple(float(m) for m in means),
         tuple(float(d) for d in stds),
         tuple(fixed),
         threshold,
         tuple(notes),
+        chosen,
+        paper,
+        gain.size,
+        gain.status,
+        interval,
+        tuple(round(float(g), 6) for g in gain.gains),
+        degenerate,
     )
+
+
+def _paper_rule(widths, means, threshold: float) -> tuple[float, str, PowerLawFit | None]:
+    """The paper's s*, why it is degenerate ("" when it is not) and the fit (None when there is none)."""
+    try:
+        fit = fit_power_law(widths, means)
+    except FitError as error:
+        return math.nan, str(error), None
+    try:
+        exact = size_from_fit(fit.gamma, threshold)
+    except FitError as error:
+        return math.nan, str(error), fit
+    if not math.isfinite(exact) or exact > MAX_ESTIMATE:
+        return math.nan, f"γ = {fit.gamma:.4f} is too close to 1: s* = {exact:.3g} is no usable width", fit
+    if abs(fit.gamma) < LOG_LIKE_GAMMA:
+        return exact, f"γ ≈ 0: s* ≈ 1/t = {1 / threshold:.0f} whatever the data", fit
+    if not fit.nrmse <= POOR_FIT_NRMSE:
+        return exact, f"poor fit, NRMSE {fit.nrmse:.3f} > {POOR_FIT_NRMSE}", fit
+    return exact, "", fit
 
 
 def _positive_int(value, name: str) -> int:
