@@ -35,10 +35,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mlp_sizing import RESULTS, fmnist  # noqa: E402  (the same data loading as the sizing benchmark)
 
-try:
-    from near.mlp.selection import build_mlp, resolve_activation, resolve_init
-except ImportError:  # before the layout move
-    from near.selection import build_mlp, resolve_activation, resolve_init
+from near.mlp.build import build_mlp, resolve_activation, resolve_init  # noqa: E402
 
 ACTIVATIONS = ("silu", "relu", "tanh", "tanhshrink")
 INITS = ("kaiming_uniform", "xavier_uniform", "uniform")
