@@ -576,3 +576,84 @@ def test_size_on_constant_data_is_a_message(runner, tmp_path):
     result = invoke(runner, "size", "-d", str(path), "-k", "1", "--widths", "8,16,32,64", "-r", "1", "--json")
     assert result.exit_code == 1 and result.stdout == "" and "Traceback" not in result.output
     assert "does not grow with its width" in result.stderr and "constant" in result.stderr
+
+
+def _energy_csv(tmp_path, samples=120, name="energy"):
+    """30 descriptors and an `energy` column that no label name matches: the issue's practitioner table."""
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(samples, 30))
+    energy = np.sin(x[:, 0]) + 0.1 * x[:, 1] ** 2
+    path = tmp_path / "descriptors.csv"
+    header = ",".join([f"g{i}" for i in range(30)] + [name])
+    np.savetxt(path, np.c_[x, energy], delimiter=",", header=header, comments="")
+    return path
+
+
+def test_target_column_makes_a_regression_mlp(runner, tmp_path):
+    path = str(_energy_csv(tmp_path))
+    result = invoke(
+        runner, "size", "-d", path, "--target", "energy", "-k", "1", "--widths", "8,16,32,64", "-r", "1", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["architecture"][0] == 30 and json.loads(result.stdout)["architecture"][-1] == 1
+
+
+def test_no_target_column_is_said_and_the_columns_are_named(runner, tmp_path):
+    path = str(_energy_csv(tmp_path))
+    result = invoke(runner, "size", "-d", path, "-k", "1", "--widths", "8,16,32,64", "-r", "1", "--verify")
+    assert result.exit_code == 1
+    assert "g0, g1" in result.stderr and "energy" in result.stderr and "--target" in result.stderr
+    result = invoke(runner, "size", "-d", path, "-k", "1", "--widths", "8,16,32,64", "-r", "1", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["architecture"][0] == 31  # all features, but said:
+    assert "no target column" in result.stderr and "--target" in result.stderr
+    result = invoke(runner, "size", "-d", path, "--target", "Energie", "-k", "1")
+    assert result.exit_code == 1 and "no column named 'Energie'" in result.stderr and "g29, energy" in result.stderr
+
+
+def test_score_sizes_its_output_like_size_and_select(runner, tmp_path):
+    path = str(_energy_csv(tmp_path, samples=200))  # the default MLP's 128-wide layers need 128 samples
+    result = invoke(runner, "score", SMALL, "-d", path, "--target", "energy", "--seed", "0", "--json")
+    assert result.exit_code == 0, result.output
+    layers = json.loads(result.stdout)["layers"]
+    expected = near.score(partial(mlp, (30,), 1), load_data(path, target="energy").x, seed=0)
+    assert [layer["name"] for layer in layers] == [layer.name for layer in expected.layers]
+    assert layers[-1]["size"] == 1  # the output layer: one regression target, not 10 classes
+    assert json.loads(result.stdout)["score"] == pytest.approx(expected.mean)
+
+
+def test_verify_on_regression_speaks_of_mse_and_has_no_accuracy(runner, tmp_path):
+    path = str(_energy_csv(tmp_path))
+    args = ["size", "-d", path, "--target", "energy", "-k", "1", "--widths", "8,16,32,64", "-r", "1"]
+    args += ["--verify", "--factors", "0.5,1", "--seeds", "0"]
+    text = invoke(runner, *args)
+    assert text.exit_code == 0, text.output
+    assert "test MSE" in text.stdout and "acc" not in text.stdout.split("hidden widths")[1]
+    out = json.loads(invoke(runner, *args, "--json").stdout)
+    verification = out["verification"]
+    assert verification["loss"] == "mean squared error"
+    assert all(n["test_accuracy"] is None and n["test_accuracy_std"] is None for n in verification["networks"])
+
+
+def test_threads_sets_torch_threads_for_the_training_only(runner, tmp_path, monkeypatch):
+    import torch
+
+    from near.mlp import training
+
+    seen = []
+    real = training.train_classifier
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_classifier", spy)
+    before = torch.get_num_threads()
+    path = str(_energy_csv(tmp_path))
+    args = ["size", "-d", path, "--target", "energy", "-k", "1", "--widths", "8,16,32,64", "-r", "1"]
+    for threads, expected in (([], 1), (["--threads", "2"], 2)):  # default: one thread (docs/mlp-sizing.md)
+        seen.clear()
+        result = invoke(runner, *args, "--verify", "--factors", "1", "--seeds", "0", *threads, "--json")
+        assert result.exit_code == 0, result.output
+        assert seen == [expected] and torch.get_num_threads() == before

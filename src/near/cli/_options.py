@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -11,6 +13,7 @@ import torch
 
 from ..data import load_data
 from ..errors import NearError
+from ..formats.csvfile import LABEL_COLUMNS
 
 
 def device(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -96,17 +99,41 @@ def plot_destination(ctx: click.Context, param: click.Parameter, value: str | No
     return value
 
 
-def load_data_or_exit(data_spec: str, needs_labels: bool):
+def load_data_or_exit(data_spec: str, needs_labels: bool, target: str | None = None):
+    """The data, or a usage message: a named target that is not there, labels missing where they are needed
+    (naming the CSV's columns), and a note on stderr when a CSV header names no target at all (every column
+    is then read as a feature, which is rarely what a table with a target column means)."""
     try:
-        data = load_data(data_spec)
+        data = load_data(data_spec, target=target)
     except NearError as error:
         raise click.ClickException(str(error)) from None
-    if needs_labels and data.y is None:
+    if data.y is None and data.columns is not None:
+        message = (
+            f"{data_spec} has no target column: none of its columns ({', '.join(data.columns)}) is named "
+            f"{', '.join(LABEL_COLUMNS)}; name the target with --target COLUMN (several: --target A,B)"
+        )
+        if needs_labels:
+            raise click.ClickException(f"--verify trains the networks and needs labels, but {message}")
+        click.echo(f"note: {message}. All {len(data.columns)} columns are read as features.", err=True)
+    elif needs_labels and data.y is None:
         raise click.ClickException(
             f"--verify trains the networks and needs labels (classes or regression targets), but {data_spec} has "
-            "none; use a .npz with 'labels'/'y', a .csv with a label column or a labelled dataset folder"
+            "none; use a .npz with 'labels'/'y', a .csv with a label column (or --target COLUMN) or a labelled "
+            "dataset folder"
         )
     return data
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` torch CPU threads (``None``: leave them), restoring the number after."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 DATA_OPTION = click.option(
@@ -136,6 +163,27 @@ SEEDS_OPTION = click.option(
     show_default=True,
     metavar="S1,S2,…",
     help="Training seeds for --verify (non-negative integers).",
+)
+
+
+TARGET_OPTION = click.option(
+    "--target",
+    metavar="COLUMN",
+    default=None,
+    help="The target (label) column of a .csv, or the labels array of a .npz; several columns A,B make one "
+    "regression target each. Default: a column named label, labels, y, target or class.",
+)
+
+
+#: Training small MLPs is fastest on one thread: measured in docs/mlp-sizing.md (benchmarks/mlp_threads.py).
+DEFAULT_TRAINING_THREADS = 1
+
+THREADS_OPTION = click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=DEFAULT_TRAINING_THREADS,
+    show_default=True,
+    help="Torch CPU threads for --verify's training. One is fastest for small MLPs, more so on a busy machine.",
 )
 
 

@@ -8,16 +8,13 @@ import sys
 
 import click
 
-from ..data import load_data
 from ..errors import ModelError, NearError
 from ..inits import INIT_NAMES
 from ..options import BATCHNORM_MODES
 from ..score import score
 from ..spec import bind_data, load_factory
 from ._console import stderr_is_terminal, warnings_to_stderr
-from ._options import (
-    device,
-)
+from ._options import TARGET_OPTION, device, load_data_or_exit
 
 
 @click.command("score")
@@ -29,8 +26,10 @@ from ._options import (
     required=True,
     metavar="DATA",
     help="A built-in dataset (see `near datasets`), a .npz, .npy, .csv or IDX file, or a dataset folder "
-    "(docs/formats.md); its labels only set num_classes.",
+    "(docs/formats.md); its labels only set the output width (num_classes): the number of classes, or of "
+    "regression targets per sample.",
 )
+@TARGET_OPTION
 @click.option(
     "--repetitions",
     "-r",
@@ -92,6 +91,7 @@ from ._options import (
 def score_command(
     spec: str,
     data_spec: str,
+    target: str | None,
     repetitions: int,
     seed: int | None,
     batchnorm: str,
@@ -107,7 +107,8 @@ def score_command(
 
     SPEC names a function that returns an nn.Module: `package.module:function` or
     `path/to/file.py:function`. If it has parameters `input_shape` and/or `num_classes`, they are
-    filled in from the data (shape of one sample; number of classes). It is called once per
+    filled in from the data (shape of one sample; number of classes, or of regression targets, as `near size`
+    and `near select` size their output layer). It is called once per
     repetition, so every repetition scores a freshly initialised model.
 
     \b
@@ -121,12 +122,9 @@ def score_command(
             factory = load_factory(spec)
         except ModelError as error:
             raise click.BadParameter(str(error), param_hint="SPEC") from None
+        data = load_data_or_exit(data_spec, False, target)
         try:
-            data = load_data(data_spec)
-        except NearError as error:
-            raise click.ClickException(str(error)) from None
-        try:
-            model = bind_data(factory, data.input_shape, data.num_classes)
+            model = bind_data(factory, data.input_shape, data.num_outputs)
         except ModelError as error:
             raise click.BadParameter(str(error), param_hint="SPEC") from None
         try:

@@ -15,15 +15,19 @@ from ._options import (
     JSON_OPTION,
     OUTPUTS_OPTION,
     SEEDS_OPTION,
+    TARGET_OPTION,
+    THREADS_OPTION,
     int_list,
     load_data_or_exit,
     name_list,
     plot_destination,
+    torch_threads,
 )
 
 
 @click.command("select")
 @DATA_OPTION
+@TARGET_OPTION
 @click.option(
     "--hidden",
     callback=int_list(),
@@ -67,6 +71,7 @@ from ._options import (
 )
 @click.option("--verify", is_flag=True, help="Also train every cell and report test loss/accuracy and Spearman rho.")
 @SEEDS_OPTION
+@THREADS_OPTION
 @click.option(
     "--plot",
     "plot_path",
@@ -79,6 +84,7 @@ from ._options import (
 @JSON_OPTION
 def select_command(
     data_spec,
+    target,
     hidden,
     activations,
     inits,
@@ -88,6 +94,7 @@ def select_command(
     bad_below,
     verify,
     training_seeds,
+    threads,
     plot_path,
     as_json,
 ) -> None:
@@ -103,9 +110,9 @@ def select_command(
     """
     if plot_path and not verify:
         raise click.UsageError("--plot draws NEAR against the trained test loss; add --verify (or drop --plot)")
-    data = load_data_or_exit(data_spec, verify)
+    data = load_data_or_exit(data_spec, verify, target)
     try:
-        with warnings_to_stderr():
+        with warnings_to_stderr(), torch_threads(threads if verify else None):
             result = select(
                 data.x,
                 hidden,

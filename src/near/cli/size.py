@@ -1,4 +1,4 @@
-"""``near size``: estimate MLP hidden-layer widths with the paper's rule."""
+"""``near size``: estimate MLP hidden-layer widths (the paper's rule, or the half-gain rule where it degenerates)."""
 
 from __future__ import annotations
 
@@ -12,23 +12,27 @@ from ..inits import INIT_NAMES
 from ..mlp.activations import ACTIVATIONS
 from ..mlp.build import resolve_activation, resolve_init
 from ..mlp.powerlaw import DEFAULT_THRESHOLD
-from ..mlp.sizing import DEFAULT_REPETITIONS, PARTS, estimate_layer_sizes, verify_sizes
+from ..mlp.sizing import DEFAULT_REPETITIONS, PARTS, RULES, estimate_layer_sizes, verify_sizes
 from ._console import stderr_is_terminal, warnings_to_stderr
 from ._options import (
     DATA_OPTION,
     JSON_OPTION,
     OUTPUTS_OPTION,
     SEEDS_OPTION,
+    TARGET_OPTION,
+    THREADS_OPTION,
     float_list,
     int_list,
     load_data_or_exit,
     plot_destination,
     single_name,
+    torch_threads,
 )
 
 
 @click.command("size")
 @DATA_OPTION
+@TARGET_OPTION
 @click.option("--hidden-layers", "-k", type=click.IntRange(min=1), required=True, help="Number of hidden layers.")
 @click.option(
     "--widths",
@@ -74,6 +78,14 @@ from ._options import (
     show_default=True,
     help="Matrices of the sized layer that count: pre- and post-activation, or one of them.",
 )
+@click.option(
+    "--rule",
+    type=click.Choice(RULES),
+    default="auto",
+    show_default=True,
+    help="paper: s* = t^(1/(γ-1)); gain: where the layer's effective rank gained per neuron has halved; "
+    "auto: the paper's rule unless its fit degenerates (γ ≈ 0 gives s* ≈ 1/t for any data).",
+)
 @OUTPUTS_OPTION
 @click.option(
     "--plot",
@@ -94,9 +106,11 @@ from ._options import (
     help="With --verify: the hidden widths trained are the estimate times each factor.",
 )
 @SEEDS_OPTION
+@THREADS_OPTION
 @JSON_OPTION
 def size_command(
     data_spec,
+    target,
     hidden_layers,
     widths,
     threshold,
@@ -105,11 +119,13 @@ def size_command(
     activation,
     init,
     part,
+    rule,
     outputs,
     plot_dir,
     verify,
     factors,
     training_seeds,
+    threads,
     as_json,
 ) -> None:
     """Estimate the hidden-layer widths of an MLP on DATA, layer by layer, from NEAR.
@@ -117,15 +133,18 @@ def size_command(
     Per layer (earlier layers fixed at their estimates): relative NEAR score = the layer's score per
     neuron and per matrix (pre- and post-activation) for each candidate width, a fit a + b·s^c with
     (1, 1) prepended, and the width where the fitted slope has fallen to the threshold fraction of its
-    value at width 1.
+    value at width 1. Where that fit degenerates (γ ≈ 0: the answer is 1/t whatever the data), the
+    half-gain width instead: where the layer's effective rank gained per added neuron has halved. Each
+    layer says which rule gave its size and an 80 % bootstrap interval over the repetitions.
 
     \b
     Examples:
       near size --data digits --hidden-layers 2
       near size --data mnist.npz -k 2 --widths 16,32,64,128,256,512 --plot plots/ --json
       near size --data digits -k 2 --verify --seeds 0,1,2
+      near size --data descriptors.csv --target energy -k 3 --verify
     """
-    data = load_data_or_exit(data_spec, verify)
+    data = load_data_or_exit(data_spec, verify, target)
     outputs = outputs or data.num_outputs or 10
     progress = stderr_is_terminal()
     try:
@@ -142,13 +161,15 @@ def size_command(
                 init=init,
                 part=part,
                 progress=progress,
+                rule=rule,
             )
             plots = [str(p) for p in result.plot(plot_dir)] if plot_dir else []
             verification = None
             if verify:
-                verification = verify_sizes(
-                    result, data.x, data.y, factors=factors, seeds=training_seeds, progress=progress
-                )
+                with torch_threads(threads):
+                    verification = verify_sizes(
+                        result, data.x, data.y, factors=factors, seeds=training_seeds, progress=progress
+                    )
                 if plot_dir:
                     plots.append(str(verification.plot(Path(plot_dir) / "loss_vs_parameters.png")))
     except NearError as error:

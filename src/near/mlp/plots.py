@@ -94,6 +94,7 @@ def plot_loss_vs_parameters(
     labels: Sequence[str],
     path: str | Path,
     highlight: str | None = None,
+    loss_name: str = "cross-entropy",
 ) -> Path:
     """Test loss (mean ± std over seeds) against the number of parameters, one labelled point per network."""
     figure, ax = _figure(6.0, 4.2)
@@ -105,13 +106,18 @@ def plot_loss_vs_parameters(
             ax.plot([p], [value], "*", color="tab:red", ms=12)
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
-    ax.set_ylabel("test loss (cross-entropy)")
+    ax.set_ylabel(f"test loss ({loss_name})")
     ax.grid(alpha=0.3, which="both")
     return _save(figure, path)
 
 
 def plot_near_vs_loss(
-    near: Sequence[float], loss: Sequence[float], labels: Sequence[str], bad: Sequence[bool], path: str | Path
+    near: Sequence[float],
+    loss: Sequence[float],
+    labels: Sequence[str],
+    bad: Sequence[bool],
+    path: str | Path,
+    loss_name: str = "cross-entropy",
 ) -> Path:
     """NEAR before training against test loss after it, one labelled point per candidate; flagged ones in red."""
     figure, ax = _figure(6.0, 4.2)
@@ -120,7 +126,7 @@ def plot_near_vs_loss(
         ax.plot([x], [y], "o", color=colour, ms=4)
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=6, color=colour)
     ax.set_xlabel("NEAR before training (mean over repetitions)")
-    ax.set_ylabel("test loss after training (mean over seeds)")
+    ax.set_ylabel(f"test loss after training ({loss_name}, mean over seeds)")
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
     return _save(figure, path)

@@ -112,6 +112,11 @@ class SelectionResult:
     bad_below: float
     seeds: tuple[int, ...] = ()
     spearman: dict[str, float] = field(default_factory=dict)
+    loss_name: str = "cross-entropy"  # "mean squared error" for regression targets, which have no accuracy
+
+    @property
+    def regression(self) -> bool:
+        return self.loss_name == "mean squared error"
 
     @property
     def best(self) -> SelectionRow:
@@ -133,6 +138,7 @@ class SelectionResult:
         }
         if self.seeds:
             out["training_seeds"] = list(self.seeds)
+            out["loss"] = self.loss_name
             out["spearman"] = {k: _json_number(v) for k, v in self.spearman.items()}
         return out
 
@@ -142,15 +148,15 @@ class SelectionResult:
         i = max([len("init")] + [len(r.init) for r in self.rows])
         trained = bool(self.seeds)
         head = f"rank  {'activation':<{a}}  {'init':<{i}}  {'NEAR mean':>10}  {'std':>7}"
-        head += "  test loss (± std)   test acc (± std)" if trained else ""
+        if trained:
+            head += "  test MSE (± std)" if self.regression else "  test loss (± std)   test acc (± std)"
         lines = [head + "  flag"]
         for r in self.rows:
             line = f"{r.rank:>4}  {r.activation:<{a}}  {r.init:<{i}}  {r.mean:>10.2f}  {r.std:>7.2f}"
             if trained:
-                line += (
-                    f"  {np.mean(r.test_loss):>7.4f} ± {_std(r.test_loss):<7.4f}"
-                    f"  {np.mean(r.test_accuracy):>6.4f} ± {_std(r.test_accuracy):<6.4f}"
-                )
+                line += f"  {np.mean(r.test_loss):>7.4f} ± {_std(r.test_loss):<7.4f}"
+                if not self.regression:
+                    line += f"  {np.mean(r.test_accuracy):>6.4f} ± {_std(r.test_accuracy):<6.4f}"
             flag = ("!  clearly bad" if r.bad else "") + (f" ({r.note})" if r.note else "")
             lines.append((line + "  " + flag).rstrip())
         lines.append(
@@ -159,7 +165,8 @@ class SelectionResult:
             f"best mean and more than {BAD_SIGMAS:g} combined std below it"
         )
         if trained:
-            rho = ", ".join(f"{k} {v:+.3f}" for k, v in self.spearman.items())
+            shown = {k: v for k, v in self.spearman.items() if not (self.regression and k == "test_accuracy")}
+            rho = ", ".join(f"{k} {v:+.3f}" for k, v in shown.items())
             lines.append(f"trained with seeds {list(self.seeds)}; Spearman rho of NEAR vs {rho}")
         return "\n".join(lines)
 
@@ -175,6 +182,7 @@ class SelectionResult:
             [float(np.mean(r.test_loss)) for r in self.rows],
             [f"{r.activation}/{r.init}" for r in self.rows],
             [r.bad for r in self.rows],
+            loss_name=self.loss_name,
         )
         path = Path(path)
         return plot_files(path.parent, [(path.name, write)])[0]
@@ -291,7 +299,10 @@ def select(
             "test_loss": spearman(means, [float(np.mean(r.test_loss)) for r in rows]),
             "test_accuracy": spearman(means, [float(np.mean(r.test_accuracy)) for r in rows]),
         }
-    return SelectionResult(tuple(rows), hidden, input_size, outputs, repetitions, seed, bad_below, seeds, rho)
+    loss_name = "mean squared error" if y is not None and y.is_floating_point() else "cross-entropy"
+    return SelectionResult(
+        tuple(rows), hidden, input_size, outputs, repetitions, seed, bad_below, seeds, rho, loss_name
+    )
 
 
 def _rank(rows: list[SelectionRow], bad_below: float) -> tuple[SelectionRow, ...]:
@@ -348,7 +359,7 @@ def _training_summary(loss: np.ndarray, accuracy: np.ndarray) -> dict:
         "test_loss": _json_number(float(np.mean(loss))),
         "test_loss_std": _json_number(_std(loss)),
         "test_accuracy": _json_number(float(np.mean(accuracy))),
-        "test_accuracy_std": _json_number(_std(accuracy)),
+        "test_accuracy_std": _json_number(_std(accuracy)) if np.all(np.isfinite(accuracy)) else None,
         "test_losses": [_json_number(float(v)) for v in loss],
         "test_accuracies": [_json_number(float(v)) for v in accuracy],
     }

@@ -73,6 +73,7 @@ PARTS = ("both", "pre", "post")
 RULES = ("auto", "paper", "gain")  # auto: the paper's rule unless its fit degenerates, then the half-gain rule
 INTERVAL_LEVEL = 0.8  # bootstrap interval over repetitions reported with each estimate
 BOOTSTRAP_DRAWS = 100
+CROSS_ENTROPY, MSE = "cross-entropy", "mean squared error"  # the training loss of class labels / regression targets
 POOR_FIT_NRMSE = 0.05  # RMSE of the fit over its range of relative scores above which the fit is called poor
 LOG_LIKE_GAMMA = 0.02  # |γ| below this: f is ≈ log-linear and s* ≈ 1/t whatever the data
 MAX_ESTIMATE = 100_000
@@ -626,15 +627,20 @@ class TrainedWidths:
         return "-".join(map(str, self.hidden))
 
     def to_dict(self) -> dict:
+        """A figure that does not exist (no accuracy for regression, NEAR of a too-wide layer) is ``null``
+        together with its std, never a null mean beside a 0 std."""
+        near, near_std = _mean_std(self.near)
+        loss, loss_std = _mean_std(self.test_loss, np.nanmean)
+        accuracy, accuracy_std = _mean_std(self.test_accuracy)
         return {
             "hidden": list(self.hidden),
             "parameters": self.parameters,
-            "near": _finite_or_none(float(np.mean(self.near))),
-            "near_std": _finite_or_none(_std(self.near)),
-            "test_loss": _finite_or_none(float(np.nanmean(self.test_loss))),
-            "test_loss_std": _finite_or_none(_std(self.test_loss)),
-            "test_accuracy": _finite_or_none(float(np.mean(self.test_accuracy))),  # None for regression targets
-            "test_accuracy_std": _finite_or_none(_std(self.test_accuracy)),
+            "near": near,
+            "near_std": near_std,
+            "test_loss": loss,
+            "test_loss_std": loss_std,
+            "test_accuracy": accuracy,  # None for regression targets
+            "test_accuracy_std": accuracy_std,
         }
 
 
@@ -646,26 +652,35 @@ class SizeVerification:
     rows: tuple[TrainedWidths, ...]
     seeds: tuple[int, ...]
     spearman: dict[str, float]
+    loss_name: str = CROSS_ENTROPY
+
+    @property
+    def regression(self) -> bool:
+        """Trained on regression targets: the loss is the MSE and there is no accuracy."""
+        return self.loss_name == MSE
 
     def to_dict(self) -> dict:
+        """Regression: ``test_accuracy`` and its std are ``null`` in every network (there is no accuracy)."""
         return {
             "estimate": list(self.estimate),
+            "loss": self.loss_name,
             "seeds": list(self.seeds),
             "networks": [row.to_dict() for row in self.rows],
             "spearman": {k: (None if math.isnan(v) else v) for k, v in self.spearman.items()},
         }
 
     def table(self) -> str:
-        lines = ["hidden widths        params     NEAR (± std)      test loss (± std)   test acc (± std)"]
+        loss_head = "test MSE (± std)   " if self.regression else "test loss (± std)   test acc (± std)"
+        lines = [f"hidden widths        params     NEAR (± std)      {loss_head}".rstrip()]
         for row in self.rows:
             mark = "  <- estimate" if row.hidden == self.estimate else ""
             near, near_std = float(np.mean(row.near)), _std(row.near)
             loss, loss_std = float(np.nanmean(row.test_loss)), _std(row.test_loss)
-            accuracy, accuracy_std = float(np.mean(row.test_accuracy)), _std(row.test_accuracy)
-            lines.append(
-                f"{row.label:<18} {row.parameters:>8}  {near:>8.2f} ± {near_std:<6.2f}  "
-                f"{loss:.4f} ± {loss_std:.4f}    {accuracy:.4f} ± {accuracy_std:.4f}{mark}"
-            )
+            line = f"{row.label:<18} {row.parameters:>8}  {near:>8.2f} ± {near_std:<6.2f}  {loss:.4f} ± {loss_std:.4f}"
+            if not self.regression:
+                accuracy, accuracy_std = float(np.mean(row.test_accuracy)), _std(row.test_accuracy)
+                line += f"    {accuracy:.4f} ± {accuracy_std:.4f}"
+            lines.append(line + mark)
         rho = ", ".join(f"{k} {v:+.3f}" for k, v in self.spearman.items())
         lines.append(f"trained with seeds {list(self.seeds)}; Spearman rho: {rho}")
         return "\n".join(lines)
@@ -682,6 +697,7 @@ class SizeVerification:
             [_std(r.test_loss) for r in self.rows],
             [r.label for r in self.rows],
             highlight="-".join(map(str, self.estimate)),
+            loss_name=self.loss_name,
         )
         return plot_files(path.parent, [(path.name, write)])[0]
 
@@ -752,7 +768,17 @@ def verify_sizes(
         "near_vs_test_loss": spearman([float(np.mean(r.near)) for r in rows], losses),
         "parameters_vs_test_loss": spearman([r.parameters for r in rows], losses),
     }
-    return SizeVerification(tuple(sizing.sizes), tuple(rows), seeds, rho)
+    return SizeVerification(
+        tuple(sizing.sizes), tuple(rows), seeds, rho, MSE if y.is_floating_point() else CROSS_ENTROPY
+    )
+
+
+def _mean_std(values: np.ndarray, mean=np.mean) -> tuple[float | None, float | None]:
+    """Mean and std for JSON: both ``None`` when the mean is not a number."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # nanmean of all-NaN
+        m = float(mean(values)) if len(values) else math.nan
+    return (float(m), _finite_or_none(_std(values))) if math.isfinite(m) else (None, None)
 
 
 def _finite_or_none(value: float) -> float | None:
