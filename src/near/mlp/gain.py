@@ -9,11 +9,12 @@ samples — and measures, between consecutive candidate widths, the **marginal g
     g = (A(s₂) − A(s₁)) / (s₂ − s₁)      (effective dimensions gained per neuron added).
 
 While the data has more directions than the layer has neurons, every added neuron adds about as much as the
-first ones did (on Gaussian data ``A(s) ≈ 0.80·s``, so g ≈ 0.8); once the layer has captured what the data
-offers, ``A`` flattens and g falls towards 0. The **half-gain width** is where g has fallen to ``fraction``
-(default ½) of the largest gain measured at narrower widths, interpolated linearly in ``log s`` between the
-geometric midpoints of the intervals. It is measured, never extrapolated: when the gain never falls that far
-over the candidate widths, the answer is "above the widest candidate" (a lower bound), and it says so.
+first ones did (an s × s matrix of i.i.d. Gaussian entries has ``A ≈ 0.80·s``, so g ≈ 0.8 there); once the
+layer has captured what the data offers, ``A`` flattens and g falls towards 0. The **half-gain width** is where
+g has fallen to ``fraction`` (default ½) of the largest gain measured at narrower widths, interpolated linearly
+in ``log s`` between the geometric midpoints of the intervals. It is measured, never extrapolated: when the gain
+never falls that far over the candidate widths, the answer is "above the widest candidate" (a lower bound), and
+it says so.
 
 How sure: :func:`bootstrap_interval` resamples the repetitions (with replacement) and recomputes a rule, so
 both rules get an interval that reflects the noise of the scores they were computed from.
