@@ -160,7 +160,9 @@ def table6(args) -> dict:
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SizingWarning)
-        sizing = near.estimate_layer_sizes(data.x, 2, outputs=10, seed=0, repetitions=args.size_repetitions)
+        sizing = near.estimate_layer_sizes(
+            data.x, 2, outputs=10, seed=0, repetitions=args.size_repetitions, rule="paper"
+        )
     sizing_seconds = time.perf_counter() - start
     sizing.plot(args.out)
     for path in args.out.glob("layer*.png"):
