@@ -264,29 +264,35 @@ def report(args) -> None:
                     + " | ".join(f"{r['paper_size'][t]:.0f}" for t in ts)
                     + f" | {gain} |"
                 )
-        else:
-            rows = _rows(path)
-            widths = sorted({r["width"] for r in rows})
-            seeds = sorted({r["seed"] for r in rows})
-            print(f"\n{path.name}: seeds {seeds}\n")
-            print("| width | parameters | test loss (mean ± std) | test accuracy | best epoch | runs |")
-            print("|---|---|---|---|---|---|")
-            means = []
-            for w in widths:
-                runs = [r for r in rows if r["width"] == w]
-                loss = np.array([r["test_loss"] for r in runs])
-                acc = [r["test_accuracy"] for r in runs if r["test_accuracy"] is not None]
-                means.append(float(loss.mean()))
-                std = f" ± {loss.std(ddof=1):.4f}" if len(loss) > 1 else ""
-                print(
-                    f"| {w} | {runs[0]['parameters']:,} | {loss.mean():.4f}{std} | "
-                    + (f"{np.mean(acc):.4f}" if acc else "—")
-                    + f" | {', '.join(str(r['best_epoch']) for r in runs)} | {len(runs)} |"
-                )
+
+    training: dict[str, list[dict]] = {}
+    for path in args.files:  # training files of the same data set (e.g. one per seed) make one table
+        if not path.name.startswith("curves"):
+            name = json.loads(path.read_text()).get("data", path.stem) if path.suffix == ".json" else path.stem
+            training.setdefault(name, []).extend(_rows(path))
+    for name, rows in training.items():
+        widths = sorted({r["width"] for r in rows})
+        seeds = sorted({r["seed"] for r in rows})
+        print(f"\n{name}: seeds {seeds}\n")
+        print("| width | parameters | test loss (mean ± std) | test accuracy | best epoch | seeds |")
+        print("|---|---|---|---|---|---|")
+        means = []
+        for w in widths:
+            runs = [r for r in rows if r["width"] == w]
+            loss = np.array([r["test_loss"] for r in runs])
+            acc = [r["test_accuracy"] for r in runs if r["test_accuracy"] is not None]
+            means.append(float(loss.mean()))
+            digits = 5 if loss.mean() < 0.01 else 4
+            std = f" ± {loss.std(ddof=1):.{digits}f}" if len(loss) > 1 else ""
             print(
-                f"\nknee (narrowest width with 90 % / 95 % of the sweep's loss reduction): "
-                f"{knee(widths, means, 0.9)} / {knee(widths, means, 0.95)}"
+                f"| {w} | {runs[0]['parameters']:,} | {loss.mean():.{digits}f}{std} | "
+                + (f"{np.mean(acc):.4f}" if acc else "—")
+                + f" | {', '.join(str(r['best_epoch']) for r in runs)} | {len(runs)} |"
             )
+        print(
+            f"\nknee (narrowest width with 90 % / 95 % of the sweep's loss reduction, on the mean over seeds): "
+            f"{knee(widths, means, 0.9)} / {knee(widths, means, 0.95)}"
+        )
 
 
 def main() -> None:
