@@ -239,7 +239,8 @@ def select(
     Examples
     --------
     >>> import torch, near
-    >>> grid = near.select(torch.randn(64, 8), (16,), activations=["relu", "tanh"], inits=["default", "uniform"],
+    >>> x = torch.randn(64, 8, generator=torch.Generator().manual_seed(0))
+    >>> grid = near.select(x, (16,), activations=["relu", "tanh"], inits=["default", "uniform"],
     ...                    outputs=2, repetitions=2)
     >>> [(r.init, r.bad) for r in grid.rows][-1]
     ('uniform', True)
