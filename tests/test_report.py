@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from near import cli, metrics
 from near.errors import DataError, InputError, OptionError
 from near.report import load_run, write_report
 from near.report import write as report_write
+from near.report.content import shell_lines
 
 ACCURACY = np.array([71.0, 55.5, 90.2, 60.0, 83.1, 47.9, 66.6, 88.8, 52.4, 79.0, 93.5, 58.7])
 NOISY = [3.0, 1.0, 7.5, math.nan, 6.0, 0.5, math.nan, 9.0, 2.5, 4.0, math.nan, 2.0]  # 3 NaN, ρ < 1
@@ -139,11 +141,19 @@ def test_reproduce_section_from_run_json(tmp_path, stub_figures):
     settings = {"command": command, "space": "nb201", "seed": 3, "proxies": ["oracle"], "extra": {"k": 1}}
     folder = write_run(tmp_path / "c10", {"oracle": ACCURACY}, settings=settings)
     md_path, html_path = write_report(folder)
-    text = md_path.read_text()
-    assert f"```\n{command}\n```" in text
+    text, page = md_path.read_text(), html_path.read_text()
+    shown = shell_lines(command)  # continued lines, so that the command box never scrolls sideways
+    assert " \\\n    --" in shown and max(map(len, shown.splitlines())) <= 90
+    assert shlex.split(shown.replace("\\\n", "")) == shlex.split(command)
+    assert f"```\n{shown}\n```" in text and f"<pre><code>{shown}</code></pre>" in page
     _, rows = md_table(text, "setting (run.json)")
     assert rows == {"space": ["nb201"], "seed": ["3"], "proxies": ['["oracle"]'], "extra": ['{"k": 1}']}
-    assert f"<pre><code>{command}</code></pre>" in html_path.read_text()
+    # the settings come last, folded away: the results lead
+    for document in (text, page):
+        folded = document[document.index("<details>") :]
+        assert "setting (run.json)" in folded and "</details>" in folded
+        assert document.index("How well each proxy predicts accuracy") < document.index("<details>")
+        assert "report_files/" not in folded and "<img" not in folded
     assert "How to reproduce" not in write_report(write_run(tmp_path / "bare", {"oracle": ACCURACY}))[0].read_text()
 
 

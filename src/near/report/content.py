@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shlex
 from collections import Counter
 from collections.abc import Sequence
 
@@ -13,8 +14,9 @@ import numpy as np
 from .. import metrics
 from . import ensembles, figures
 from .analysis import analysis_blocks
-from .document import Block, Heading, Image, Paragraph, Table
+from .document import Block, Folded, Heading, Image, Paragraph, Table
 from .runs import SCORES, Run
+from .sections import CombinedView, RunView, combined_section, combined_sections, run_section, run_sections
 
 TOP_K = (10,)
 TOP_FRACTIONS = (0.01, 0.05, 0.1)
@@ -64,62 +66,151 @@ def labels(runs: Sequence[Run]) -> list[str]:
     return names if len(set(names)) == len(names) else [str(run.path) for run in runs]
 
 
-def run_blocks(run: Run, level: int, image_prefix: str = "") -> list[Block]:
-    """Everything about one run: how it was made, the metrics per proxy, missing scores, cost, figures."""
+def run_blocks(run: Run, level: int, image_prefix: str = "", *, combined: bool = False) -> list[Block]:
+    """Everything about one run: its registered sections (:mod:`near.report.sections`), results first."""
     summary = summarise(run)
     order = _ordered({name: float(summary[name]["spearman"]) for name in summary}, descending=True)
+    view = RunView(run, summary, order, level, image_prefix, combined)
+    blocks: list[Block] = []
+    for section in run_sections():
+        blocks += section(view)
+    return blocks
+
+
+@run_section("results", order=10)
+def _results(view: RunView) -> list[Block]:
+    run, summary = view.run, view.summary
     blocks: list[Block] = [
         Paragraph(
-            f"{len(run)} architectures, {len(run.scores)} proxies, from {run.path / SCORES}. Every number is "
-            "computed from that file with near.metrics."
+            f"{len(run)} architectures, {len(run.scores)} proxies, from {run.path / SCORES}; every number is "
+            "computed from that file with near.metrics. Proxies sorted by Spearman ρ, best first."
         )
     ]
     if warning := run.settings.get("table_warning"):
         blocks.append(Paragraph(f"Warning (near bench): {warning}"))
-    blocks += _reproduce(run, level)
     keys = ["spearman", "kendall", "pairwise", *(f"top{k}" for k in TOP_K)]
     keys += [f"top{100 * f:g}%" for f in TOP_FRACTIONS]
     rows = [
         [name, *(number(summary[name][key]) for key in keys), str(summary[name]["n"]), str(summary[name]["n_nan"])]
-        for name in order
+        for name in view.order
     ]
     combined = ensembles.ensemble_rows(
         run, lambda s, a: metrics.correlations(s, a, top_k=TOP_K, top_fractions=TOP_FRACTIONS)
     )
     extra = [[name, *(number(r[key]) for key in keys), str(r["n"]), str(r["n_nan"])] for name, r in combined.items()]
-    blocks += [
-        Heading(level, "Score vs accuracy"),
-        Paragraph("Proxies sorted by Spearman ρ, best first."),
+    return [
+        Heading(view.level, "How well each proxy predicts accuracy"),
+        *blocks,
         Table(["proxy", *_COLUMNS], rows),
         *([Table(["ensemble", *_COLUMNS], extra), Paragraph(ensembles.ENSEMBLES_NOTE)] if extra else []),
         Paragraph(_METRICS_NOTE),
         Paragraph(_DASH_NOTE),
-        Heading(level, "Missing scores"),
-        *_missing(run, summary),
     ]
-    blocks += _cost(run, level)
-    blocks += _figures(run, summary, order, level, image_prefix)
-    blocks += analysis_blocks(run, level, image_prefix, order)
-    blocks += ensembles.curve_blocks(run, level, image_prefix)
-    return blocks
 
 
-def _reproduce(run: Run, level: int) -> list[Block]:
-    if not run.settings:
+@run_section("score_vs_accuracy", order=20)
+def _scatter(view: RunView) -> list[Block]:
+    rhos = {name: float(view.summary[name]["spearman"]) for name in view.order}
+    return [
+        Heading(view.level, "Score vs accuracy"),
+        Image(
+            f"{view.prefix}score_vs_accuracy.png",
+            figures.score_scatter({n: view.run.scores[n] for n in view.order}, view.run.accuracy, rhos),
+            "Accuracy against the percentile rank of each proxy's score (architectures without a score left out). "
+            "The y axis shows the bulk of the architectures; the few below it sit on the lower edge (▼, counted).",
+        ),
+    ]
+
+
+@run_section("proxy_correlations", order=30)
+def _heatmap(view: RunView) -> list[Block]:
+    run, order = view.run, view.order
+    matrix = metrics.proxy_correlation_matrix({"accuracy": run.accuracy, **{n: run.scores[n] for n in order}})
+    return [
+        Heading(view.level, "Proxy–proxy correlations"),
+        Image(
+            f"{view.prefix}proxy_correlations.png",
+            figures.correlation_heatmap(["accuracy", *order], matrix),
+            "Spearman ρ between proxies, and with the accuracy (first row); each pair over the architectures "
+            "both scored; grey = undefined.",
+        ),
+    ]
+
+
+@run_section("analysis", order=35)
+def _analysis(view: RunView) -> list[Block]:
+    """Where each proxy errs and what a search gets (report/analysis.py)."""
+    return analysis_blocks(view.run, view.level, view.prefix, view.order)
+
+
+@run_section("ensemble_curve", order=37)
+def _ensemble_curve(view: RunView) -> list[Block]:
+    """The ensembles' curve (report/ensembles.py), when the run has ensemble columns."""
+    return ensembles.curve_blocks(view.run, view.level, view.prefix)
+
+
+@run_section("missing", order=40)
+def _missing_section(view: RunView) -> list[Block]:
+    return [Heading(view.level, "Missing scores"), *_missing(view.run, view.summary)]
+
+
+@run_section("cost", order=50)
+def _cost_section(view: RunView) -> list[Block]:
+    return _cost(view.run, view.level)
+
+
+@run_section("across_benchmarks", order=90)
+def _across(view: RunView) -> list[Block]:
+    if view.combined:
         return []
-    blocks: list[Block] = [Heading(level, "How to reproduce")]
-    command = run.settings.get("command")
-    if command:
-        blocks.append(Paragraph(str(command), code=True))
+    return [
+        Heading(view.level, "Across benchmarks"),
+        Paragraph(
+            "The average-rank table (NEAR paper, Table 4) and relative performance profiles compare proxies "
+            "across benchmarks and need at least two; combine runs with: near report DIR1 DIR2 … --out OUT"
+        ),
+    ]
+
+
+@run_section("settings", order=1000)
+def _settings(view: RunView) -> list[Block]:
+    """The command and run.json's settings, folded away at the end: how to reproduce, not what was found."""
+    settings = view.run.settings
+    if not settings:
+        return []
+    blocks: list[Block] = []
+    if command := settings.get("command"):
+        blocks += [Paragraph("The command that repeats this run:"), Paragraph(shell_lines(str(command)), code=True)]
     shown = ("command", "cost", "table_warning")  # the cost and the warning have their own place
-    rows = [[key, _setting(value)] for key, value in run.settings.items() if key not in shown]
+    rows = [[key, _setting(value)] for key, value in settings.items() if key not in shown]
     if rows:
         blocks.append(Table(["setting (run.json)", "value"], rows, numeric=False))
-    return blocks
+    return [Folded("How to reproduce: the command and the settings (run.json)", tuple(blocks))]
+
+
+def shell_lines(command: str, width: int = 88) -> str:
+    """A long shell command as continued lines (``\\`` at each break, before an option), so it never scrolls."""
+    try:
+        words = shlex.split(command)
+    except ValueError:  # not shell syntax: shown as it is (the page wraps it)
+        return command
+    lines, line = [], ""
+    for word in (shlex.quote(w) for w in words):
+        if line and (len(line) + 1 + len(word) > width or (word.startswith("-") and len(line) > width // 2)):
+            lines.append(line)
+            line = "    " + word
+        else:
+            line = f"{line} {word}" if line else word
+    return " \\\n".join([*lines, line])
 
 
 def _setting(value) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    """Strings as they are, floats to 6 significant digits (a duration, not 596.0098331660001), the rest as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _missing(run: Run, summary: dict) -> list[Block]:
@@ -192,63 +283,42 @@ def _cost(run: Run, level: int) -> list[Block]:
     ]
 
 
-def _figures(run: Run, summary: dict, order: list[str], level: int, prefix: str) -> list[Block]:
-    names = ["accuracy", *order]
-    matrix = metrics.proxy_correlation_matrix({"accuracy": run.accuracy, **{n: run.scores[n] for n in order}})
-    rhos = {name: float(summary[name]["spearman"]) for name in order}
-    return [
-        Heading(level, "Proxy–proxy correlations"),
-        Image(
-            f"{prefix}proxy_correlations.png",
-            figures.correlation_heatmap(names, matrix),
-            "Spearman ρ between proxies, and with the accuracy (first row); each pair over the architectures "
-            "both scored; grey = undefined.",
-        ),
-        Heading(level, "Score vs accuracy plots"),
-        Image(
-            f"{prefix}score_vs_accuracy.png",
-            figures.score_scatter({n: run.scores[n] for n in order}, run.accuracy, rhos),
-            "Accuracy against the percentile rank of each proxy's score (architectures without a score left out).",
-        ),
-    ]
-
-
 def single_report(run: Run) -> tuple[str, list[Block]]:
     """Title and blocks of the report on one run."""
     title = f"Benchmark report: {labels([run])[0]}"
-    blocks: list[Block] = [Heading(1, title), *run_blocks(run, 2)]
-    blocks += [
-        Heading(2, "Across benchmarks"),
-        Paragraph(
-            "The average-rank table (NEAR paper, Table 4) and relative performance profiles compare proxies "
-            "across benchmarks and need at least two; combine runs with: near report DIR1 DIR2 … --out OUT"
-        ),
-    ]
-    return title, blocks
+    return title, [Heading(1, title), *run_blocks(run, 2)]
 
 
 def combined_report(runs: Sequence[Run]) -> tuple[str, list[Block]]:
-    """Title and blocks of the report on several runs: cross-benchmark tables first, then each run."""
+    """Title and blocks of the report on several runs: the cross-benchmark sections first, then each run."""
     names = labels(runs)
     title = f"Benchmark report: {len(runs)} benchmarks"
     summaries = [summarise(run) for run in runs]
     rho = {label: {p: float(s[p]["spearman"]) for p in s} for label, s in zip(names, summaries)}
     tau = {label: {p: float(s[p]["kendall"]) for p in s} for label, s in zip(names, summaries)}
     ranks = metrics.average_ranks(rho)
-    order = _ordered(ranks, descending=False)
-    blocks: list[Block] = [
-        Heading(1, title),
-        Table(
-            ["benchmark", "architectures", "proxies", "folder"],
-            [[label, str(len(run)), str(len(run.scores)), str(run.path)] for label, run in zip(names, runs)],
-            numeric=False,
-        ),
+    view = CombinedView(runs, names, rho, tau, ranks, _ordered(ranks, descending=False))
+    blocks: list[Block] = [Heading(1, title)]
+    for section in combined_sections():
+        blocks += section(view)
+    for index, (label, run) in enumerate(zip(names, runs), start=1):
+        blocks += [
+            Heading(2, f"Benchmark {label}"),
+            *run_blocks(run, 3, f"{index}-{_slug(label)}-", combined=True),
+        ]
+    return title, blocks
+
+
+@combined_section("average_rank", order=10)
+def _average_rank(view: CombinedView) -> list[Block]:
+    rho, names, ranks = view.rho, view.names, view.ranks
+    return [
         Heading(2, "Spearman ρ and average rank"),
         Table(
             ["proxy", *names, "average rank", "benchmarks"],
             [
                 [p, *(number(rho[b].get(p, math.nan)) for b in names), number(ranks[p], 2), _coverage(rho, p)]
-                for p in order
+                for p in view.order
             ],
         ),
         Paragraph(
@@ -257,14 +327,33 @@ def combined_report(runs: Sequence[Run]) -> tuple[str, list[Block]]:
             "Averages over different sets of benchmarks are not strictly comparable: see the benchmarks column."
         ),
         Paragraph(_DASH_NOTE),
-        Heading(2, "Kendall τ"),
-        Table(["proxy", *names], [[p, *(number(tau[b].get(p, math.nan)) for b in names)] for p in order]),
-        Heading(2, "Relative performance profiles"),
-        *_profile(rho, order),
     ]
-    for index, (label, run) in enumerate(zip(names, runs), start=1):
-        blocks += [Heading(2, f"Benchmark {label}"), *run_blocks(run, 3, f"{index}-{_slug(label)}-")]
-    return title, blocks
+
+
+@combined_section("performance_profiles", order=20)
+def _profiles(view: CombinedView) -> list[Block]:
+    return [Heading(2, "Relative performance profiles"), *_profile(view.rho, view.order)]
+
+
+@combined_section("kendall", order=30)
+def _kendall(view: CombinedView) -> list[Block]:
+    tau, names = view.tau, view.names
+    return [
+        Heading(2, "Kendall τ"),
+        Table(["proxy", *names], [[p, *(number(tau[b].get(p, math.nan)) for b in names)] for p in view.order]),
+    ]
+
+
+@combined_section("benchmarks", order=40)
+def _benchmarks(view: CombinedView) -> list[Block]:
+    return [
+        Heading(2, "The benchmarks"),
+        Table(
+            ["benchmark", "architectures", "proxies", "folder"],
+            [[label, str(len(run)), str(len(run.scores)), str(run.path)] for label, run in zip(view.names, view.runs)],
+            numeric=False,
+        ),
+    ]
 
 
 def _coverage(table: dict[str, dict[str, float]], proxy: str) -> str:

@@ -44,7 +44,16 @@ class Image:
     caption: str
 
 
-Block = Heading | Paragraph | Table | Image
+@dataclass(frozen=True)
+class Folded:
+    """Blocks folded away behind a one-line summary (``<details>``; GitHub's Markdown renders it too): material
+    a reader may want (the settings of a run), kept out of the way of the results."""
+
+    summary: str
+    blocks: tuple  # of Block; a tuple keeps the dataclass hashable and immutable
+
+
+Block = Heading | Paragraph | Table | Image | Folded
 
 FILES = "report_files"
 
@@ -59,18 +68,35 @@ th:first-child, td:first-child { text-align: left; }
 table.text th, table.text td { text-align: left; }
 th { background: #f4f4f4; }
 tr:nth-child(even) td { background: #fafafa; }
-pre { background: #f6f8fa; padding: .8em; overflow-x: auto; border-radius: 4px; }
+pre { background: #f6f8fa; padding: .8em; border-radius: 4px; white-space: pre-wrap; overflow-wrap: anywhere; }
+details { margin: 1.5em 0; border: 1px solid #ddd; border-radius: 4px; padding: .4em .9em; }
+summary { cursor: pointer; font-weight: 600; }
+td { overflow-wrap: anywhere; }
 figure { margin: 1em 0; }
 img { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: .9em; }
 """
 
 
+def images(blocks: list[Block]) -> dict[str, bytes]:
+    """Every image of ``blocks`` by file name, folded ones included."""
+    found: dict[str, bytes] = {}
+    for block in blocks:
+        if isinstance(block, Image):
+            found[block.name] = block.png
+        elif isinstance(block, Folded):
+            found.update(images(list(block.blocks)))
+    return found
+
+
 def render_markdown(blocks: list[Block]) -> str:
     """Markdown with images linked relative to the report (``report_files/<name>``)."""
     parts = []
     for block in blocks:
-        if isinstance(block, Heading):
+        if isinstance(block, Folded):
+            inner = render_markdown(list(block.blocks)).rstrip("\n")
+            parts.append(f"<details>\n<summary>{_text(block.summary)}</summary>\n\n{inner}\n\n</details>")
+        elif isinstance(block, Heading):
             parts.append(f"{'#' * block.level} {block.text}")
         elif isinstance(block, Paragraph):
             parts.append(f"```\n{block.text}\n```" if block.code else block.text)
@@ -89,9 +115,21 @@ def _md_row(cells: list[str]) -> str:
 
 def render_html(blocks: list[Block], title: str) -> str:
     """One HTML page with inline CSS and images as data URIs."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{_text(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        + _html_body(blocks)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def _html_body(blocks: list[Block]) -> str:
     body = []
     for block in blocks:
-        if isinstance(block, Heading):
+        if isinstance(block, Folded):
+            inner = _html_body(list(block.blocks))
+            body.append(f"<details>\n<summary>{_text(block.summary)}</summary>\n{inner}\n</details>")
+        elif isinstance(block, Heading):
             body.append(f"<h{block.level}>{_text(block.text)}</h{block.level}>")
         elif isinstance(block, Paragraph):
             text = _text(block.text)
@@ -109,12 +147,7 @@ def render_html(blocks: list[Block], title: str) -> str:
                 f'<figure><img alt="{html.escape(block.caption)}" src="data:image/png;base64,{data}">'
                 f"<figcaption>{_text(block.caption)}</figcaption></figure>"
             )
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{_text(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body>\n</html>\n"
-    )
+    return "\n".join(body)
 
 
 def _text(text: str) -> str:

@@ -19,7 +19,7 @@ from .._files import new_folder
 from ..bench.outputs import SCORES
 from ..errors import InputError, OptionError
 from .content import combined_report, single_report
-from .document import FILES, Image, render_html, render_markdown
+from .document import FILES, images, render_html, render_markdown
 from .runs import load_run
 
 MARKDOWN = "report.md"
@@ -80,9 +80,8 @@ def write_report(
         MARKDOWN: render_markdown(blocks).encode("utf-8"),
         HTML: render_html(blocks, title).encode("utf-8"),
     }
-    images = {block.name: block.png for block in blocks if isinstance(block, Image)}
     target = Path(out) if out is not None else paths[0]
-    _publish(target, files, images)
+    _publish(target, files, images(blocks))
     return target / MARKDOWN, target / HTML
 
 
