@@ -180,6 +180,8 @@ def run(
     retry_failed
         Compute again the architectures an earlier run recorded as failed (by default they stay failed).
 
+    Notes
+    -----
     Every input is checked before anything is written. The run holds a lock on ``out_dir`` (a second run
     there is refused with :class:`~near.errors.RunInProgressError`). Each architecture's results are stored
     the moment they arrive, so a run stopped in any way (Ctrl-C, SIGTERM, SIGKILL, a power cut) keeps
