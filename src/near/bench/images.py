@@ -29,7 +29,16 @@ from ..data import load_data
 from ..errors import DataError, OptionError
 from ..rng import isolated_rng
 
-__all__ = ["DEFAULT_NUM_IMAGES", "NORMALIZATIONS", "STATISTICS", "ImageSample", "check_fit", "load_images"]
+__all__ = [
+    "DEFAULT_NUM_IMAGES",
+    "NORMALIZATIONS",
+    "STATISTICS",
+    "ImageSample",
+    "channel_statistics",
+    "check_fit",
+    "load_images",
+    "normalize_channels",
+]
 
 #: Images given to every architecture by default: ZiCo's reference 2 × 128, which also covers NASWOT's 128.
 DEFAULT_NUM_IMAGES = 256
@@ -102,28 +111,46 @@ def load_images(path: str | Path, *, num_images: int | None = None, normalize: s
         raise OptionError(f"num_images must be a positive integer, got {num_images!r}")
     elif num_images > available:
         raise DataError(f"{path} holds {available} images; cannot give {num_images} to each architecture")
-    channels = data.x.shape[1]
-    if normalize is None:
-        normalize = "cifar10" if channels == 3 else "sample"
-    if normalize == "sample":
-        mean = tuple(data.x.mean(dim=(0, 2, 3)).tolist())
-        std = tuple(data.x.std(dim=(0, 2, 3)).clamp_min(1e-12).tolist())
-    elif normalize in STATISTICS:
-        mean, std = STATISTICS[normalize]
-        if channels != len(mean):
-            raise OptionError(
-                f"normalize={normalize!r} is for {len(mean)}-channel images, but {path} has {channels} channels; "
-                "use normalize='sample'"
-            )
-    else:
-        raise OptionError(f"unknown normalize {normalize!r}; expected one of {', '.join(NORMALIZATIONS)}")
+    normalize, mean, std = channel_statistics(data.x, normalize, str(path))
     x = data.x[:num_images]
     y = None if data.y is None else data.y[:num_images]
     digest = hashlib.sha256(x.numpy().tobytes())
     digest.update(b"" if y is None else y.numpy().tobytes())
-    view = (1, channels, 1, 1)
-    normalised = (x - torch.tensor(mean).view(view)) / torch.tensor(std).view(view)
+    normalised = normalize_channels(x, mean, std)
     return ImageSample(str(path), normalised, y, normalize, mean, std, digest.hexdigest(), available, data.num_classes)
+
+
+def channel_statistics(
+    images: torch.Tensor, normalize: str | None, name: str
+) -> tuple[str, tuple[float, ...], tuple[float, ...]]:
+    """The normalisation of N×C×H×W ``images`` in [0, 1]: ``(name, mean, std)`` per channel.
+
+    ``normalize=None`` chooses ``cifar10`` for 3 channels and ``sample`` (the images' own statistics, over
+    every image given) otherwise. ``near bench`` and ``near score`` both use it, so that a network sees the same
+    inputs from either command.
+    """
+    channels = images.shape[1]
+    if normalize is None:
+        normalize = "cifar10" if channels == 3 else "sample"
+    if normalize == "sample":
+        mean = tuple(images.mean(dim=(0, 2, 3)).tolist())
+        std = tuple(images.std(dim=(0, 2, 3)).clamp_min(1e-12).tolist())
+    elif normalize in STATISTICS:
+        mean, std = STATISTICS[normalize]
+        if channels != len(mean):
+            raise OptionError(
+                f"normalize={normalize!r} is for {len(mean)}-channel images, but {name} has {channels} channels; "
+                "use normalize='sample'"
+            )
+    else:
+        raise OptionError(f"unknown normalize {normalize!r}; expected one of {', '.join(NORMALIZATIONS)}")
+    return normalize, mean, std
+
+
+def normalize_channels(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """``(images − mean) / std`` per channel of N×C×H×W images."""
+    view = (1, len(mean), 1, 1)
+    return (images - torch.tensor(mean).view(view)) / torch.tensor(std).view(view)
 
 
 def check_fit(space: spaces.Space, arch, images: ImageSample, num_classes: int) -> None:
