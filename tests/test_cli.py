@@ -31,9 +31,13 @@ def invoke(runner: CliRunner, *args: str):
 
 
 def api_score(data: str = "digits", **options) -> near.NearResult:
-    """What the command should print, computed with the API directly."""
+    """What the command should print, computed with the API directly: images (digits is N×1×8×8 in [0, 1]) are
+    first normalised per channel by their own mean and std, as `near score` does by default for 1 channel."""
     loaded = load_data(data)
-    return near.score(partial(mlp, loaded.input_shape, loaded.num_classes), loaded.x, **options)
+    x = loaded.x
+    if x.ndim == 4:
+        x = (x - x.mean(dim=(0, 2, 3), keepdim=True)) / x.std(dim=(0, 2, 3), keepdim=True)
+    return near.score(partial(mlp, loaded.input_shape, loaded.num_classes), x, **options)
 
 
 def test_version(runner):
@@ -98,7 +102,12 @@ def test_json_is_the_only_stdout_and_matches_the_api(runner):
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)  # fails if anything else is on stdout
     expected = api_score("iris", seed=3)
-    assert payload == {"model": SMALL, "data": "iris", **json.loads(json.dumps(expected.to_dict()))}
+    assert payload == {
+        "model": SMALL,
+        "data": "iris",
+        "normalize": "none",
+        **json.loads(json.dumps(expected.to_dict())),
+    }
     assert [layer["name"] for layer in payload["layers"]] == ["1", "2", "3", "4", "5"]
     assert payload["layers"][-1]["size"] == 3  # num_classes came from the data
 

@@ -21,9 +21,23 @@ from .select import select_command
 from .size import size_command
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+INTERRUPTED = 130  # 128 + SIGINT, what shells report for a command stopped by Ctrl-C
 
 
-@click.group(context_settings=CONTEXT)
+class _Group(click.Group):
+    """Ctrl-C ends every command with status 130, as shells expect, instead of click's "Aborted!" and 1 (the
+    status of a ``NearError``, which a script would then take for bad input). ``near bench`` prints its own
+    note (where the finished work is stored) before it exits the same way."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            ctx.exit(INTERRUPTED)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", "-V", prog_name="near", message="%(prog)s %(version)s")
 def main() -> None:
     """NEAR: score an untrained network by the effective rank of its activations.

@@ -7,8 +7,10 @@ import json
 import sys
 
 import click
+import torch
 
-from ..errors import ModelError, NearError
+from ..bench.images import NORMALIZATIONS, channel_statistics, normalize_channels
+from ..errors import ModelError, NearError, OptionError
 from ..inits import INIT_NAMES
 from ..options import BATCHNORM_MODES
 from ..score import score
@@ -84,6 +86,13 @@ from ._options import TARGET_OPTION, device, load_data_or_exit
     metavar="PATTERN",
     help="Do not score layers whose name matches this glob (repeatable).",
 )
+@click.option(
+    "--normalize",
+    type=click.Choice([*NORMALIZATIONS, "none"]),
+    default=None,
+    help="Per-channel normalisation of images (N×C×H×W data in [0, 1], e.g. uint8 files), as near bench does. "
+    "Default: cifar10 for 3 channels, else sample (the data's own statistics); none keeps them in [0, 1].",
+)
 @click.option("--device", callback=device, metavar="DEV", help="Where to run, e.g. cpu or cuda:0. Default: cpu.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object (score, per-layer ranks, seed) and nothing else."
@@ -100,6 +109,7 @@ def score_command(
     reinit: bool,
     layers: tuple[str, ...],
     exclude: tuple[str, ...],
+    normalize: str | None,
     device: str | None,
     as_json: bool,
 ) -> None:
@@ -111,10 +121,14 @@ def score_command(
     and `near select` size their output layer). It is called once per
     repetition, so every repetition scores a freshly initialised model.
 
+    Images (N×C×H×W data in [0, 1]; uint8 files are scaled there) are normalised per channel exactly as
+    `near bench` normalises its images (--normalize), so a network sees the inputs it is trained on.
+
     \b
     Examples:
       near score near.models:mlp --data digits -r 8 --seed 0
       near score near.models:cnn --data cifar10_960.npz --batchnorm sample
+      near score near.models:cnn --data images.npz --normalize sample
       near score nets.py:wide --data x.npy --exclude '*.head' --json
     """
     with contextlib.redirect_stdout(sys.stderr):  # keep stdout for the result, whatever user code prints
@@ -124,6 +138,10 @@ def score_command(
             raise click.BadParameter(str(error), param_hint="SPEC") from None
         data = load_data_or_exit(data_spec, False, target)
         try:
+            inputs, normalized = _normalized_images(data.x, normalize, data_spec)
+        except NearError as error:
+            raise click.ClickException(str(error)) from None
+        try:
             model = bind_data(factory, data.input_shape, data.num_outputs)
         except ModelError as error:
             raise click.BadParameter(str(error), param_hint="SPEC") from None
@@ -131,7 +149,7 @@ def score_command(
             with warnings_to_stderr():
                 result = score(
                     model,
-                    data.x,
+                    inputs,
                     repetitions=repetitions,
                     seed=seed,
                     batchnorm=batchnorm,
@@ -147,11 +165,33 @@ def score_command(
             raise click.ClickException(str(error)) from None
 
     if as_json:
-        click.echo(json.dumps({"model": spec, "data": data_spec, **result.to_dict()}))
+        click.echo(json.dumps({"model": spec, "data": data_spec, "normalize": normalized, **result.to_dict()}))
         return
     shape = "x".join(map(str, data.input_shape))
+    images = f", images normalised: {normalized}" if normalized != "none" else ""
     click.echo(
-        f"NEAR of {spec} on {data_spec} ({len(data)} samples of {shape}), "
+        f"NEAR of {spec} on {data_spec} ({len(data)} samples of {shape}{images}), "
         f"{result.repetitions} repetition{'s' * (result.repetitions != 1)}, seed {result.seed}"
     )
     click.echo(result.table())
+
+
+def _normalized_images(x: torch.Tensor, normalize: str | None, name: str) -> tuple[torch.Tensor, str]:
+    """``x`` normalised per channel as ``near bench`` does, and the normalisation's name (``"none"`` if not).
+
+    Only images are normalised: N×C×H×W data in [0, 1] (what uint8 files become). Other data is the user's own
+    preprocessing and is kept, unless ``normalize`` asks for a normalisation it cannot take.
+    """
+    if normalize == "none":
+        return x, "none"
+    is_image = x.ndim == 4 and float(x.min()) >= 0 and float(x.max()) <= 1
+    if not is_image:
+        if normalize is None:
+            return x, "none"
+        raise OptionError(
+            f"--normalize {normalize}: {name} is not images in [0, 1] (shape {tuple(x.shape)}, values "
+            f"{float(x.min()):g} to {float(x.max()):g}); normalise only N×C×H×W images (uint8 or floats in [0, 1]), "
+            "or leave --normalize out"
+        )
+    normalize, mean, std = channel_statistics(x, normalize, name)
+    return normalize_channels(x, mean, std), normalize
