@@ -2,7 +2,7 @@
 
     python benchmarks/sizing_time.py
 
-CPU seconds of one thread barely depend on what else the machine runs, unlike wall time on a shared VM (the
+CPU seconds of one thread depend less than wall time on what else a shared VM runs (the
 reason the docs quote this figure). Data: ../shared/data/images/mnist_5k.npz (or $NEAR_SHARED_DATA).
 """
 
