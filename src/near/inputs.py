@@ -61,8 +61,12 @@ def _nested_rows(rows: list) -> np.ndarray:
 
 
 def _as_tensor(value, what: str) -> torch.Tensor:
+    """``value`` as a dense, real, finite tensor (NumPy arrays and nested lists of numbers are read as arrays)."""
     if isinstance(value, torch.Tensor):
         tensor = value
+        if tensor.layout != torch.strided or tensor.is_nested:
+            layout = "nested" if tensor.is_nested else str(tensor.layout).removeprefix("torch.")
+            raise InputError(f"{what} must be a dense tensor; got a {layout} one: pass x.to_dense()")
     else:
         array = np.asarray(value)
         if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):

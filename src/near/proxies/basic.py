@@ -39,9 +39,16 @@ def l2_norm(ctx: ProxyContext) -> float:
     """Σ over Conv/Linear layers of the Frobenius norm of the weight (the current weights; no data used).
 
     Same sign as NASLib's ``l2_norm`` (a larger norm = predicted better); it has no paper of its own.
+    A model without Conv/Linear layers raises ProxyNotApplicableError rather than a silent 0.
     """
+    layers = weighted_layers(ctx.model)
+    if not layers:
+        raise ProxyNotApplicableError(
+            "l2_norm sums the weight norms of Conv/Linear layers and the model has none (its value would be 0 "
+            "whatever the model)"
+        )
     with torch.no_grad():
-        return float(sum(layer.weight.norm().item() for layer in weighted_layers(ctx.model)))
+        return float(sum(layer.weight.norm().item() for layer in layers))
 
 
 @proxy(

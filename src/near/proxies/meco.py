@@ -25,7 +25,7 @@ def _inputs(ctx: ProxyContext, name: str, batch_size: int | None, random_input: 
     if not random_input:
         return first_samples(ctx, name, batch_size)
     check_positive(name, "batch_size", batch_size, allow_none=True)
-    shape = tuple(ctx.batches[0][0].shape[1:])
+    shape = ctx.sample_shape
     if len(shape) != 3:
         raise InputError(
             f"{name}: random_input=True feeds N(0,1) images of shape (C, {FORESIGHT_SIZE}, {FORESIGHT_SIZE}) "

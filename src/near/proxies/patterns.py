@@ -278,11 +278,14 @@ def reg_swap(
     for option, value in (("mu", mu), ("sigma", sigma)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise OptionError(f"reg_swap: {option} must be a number; got {value!r}")
-    if not (sigma if sigma is not None else float(mu) ** 2) > 0:
-        default = f" (sigma=None means mu², and mu={mu!r})" if sigma is None else ""
-        raise OptionError(f"reg_swap: sigma must be positive; got {sigma!r}{default}: pass sigma > 0")
+    if not (math.isfinite(mu) and mu > 0):
+        raise OptionError(f"reg_swap: mu is the favoured size in K-params and must be a positive number; got {mu!r}")
+    if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
+        raise OptionError(f"reg_swap: sigma must be a positive number; got {sigma!r}: pass sigma > 0 (None means mu²)")
+    if sigma is None and not math.isfinite(float(mu) * float(mu)):
+        raise OptionError(f"reg_swap: sigma=None means mu², which overflows for mu={mu!r}: pass sigma")
     if sigma is None:
-        sigma = float(mu) ** 2
+        sigma = float(mu) * float(mu)
     value = _swap(ctx, "reg_swap", batch_size, repeats, reinit, conv_only)
     if math.isnan(value):
         return value

@@ -98,7 +98,7 @@ def zen(
     _feature_modules(ctx.model, features)  # validates before any work
     model = ctx.copy(train=True)
     dtype = model_dtype(model)
-    shape = (batch_size, *ctx.batches[0][0].shape[1:])
+    shape = (batch_size, *ctx.sample_shape)
     captured: list[torch.Tensor] = []
 
     def capture(module, args):
