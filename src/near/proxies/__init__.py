@@ -114,6 +114,10 @@ def _run(name: str, context: ProxyContext, options: dict) -> float:
     try:
         with torch.inference_mode(False), isolated_rng(context.seed):  # gradient proxies work under a caller's no-grad
             return REGISTRY[name].function(context, **options)
+    except ModelError as error:
+        if str(error).startswith(f"{name}:"):
+            raise
+        raise ModelError(f"{name}: {error}") from error
     except NearError:
         raise
     except Exception as error:

@@ -6,6 +6,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..errors import NonFiniteActivationError, NoScorableLayerError, OptionError, ProxyNotApplicableError
+from ._common import model_input
 from ._registry import ProxyContext, ProxyScore, logits_of, proxy, weighted_layers
 
 
@@ -30,7 +31,7 @@ def flops(ctx: ProxyContext) -> float:
     model = ctx.copy(train=False)
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
-        logits_of(model(ctx.x[:1]))
+        logits_of(model(model_input(model, ctx.x[:1])))
     return float(counter.get_total_flops())
 
 

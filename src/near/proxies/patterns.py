@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import OptionError, ProxyNotApplicableError
-from ._common import check_positive, first_samples, gaussian_init_, model_input
+from ._common import check_positive, check_positive_number, first_samples, gaussian_init_, model_input
 from ._common import hooks as module_hooks  # nwot's option is called ``hooks``
 from ._registry import ProxyContext, ProxyScore, proxy
 
@@ -275,13 +275,9 @@ def reg_swap(
     keeps e^{-1} of its SWAP. Set ``mu`` to the size you want to favour in your space. Same sign as
     the paper.
     """
-    for option, value in (("mu", mu), ("sigma", sigma)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise OptionError(f"reg_swap: {option} must be a number; got {value!r}")
-    if not (math.isfinite(mu) and mu > 0):
-        raise OptionError(f"reg_swap: mu is the favoured size in K-params and must be a positive number; got {mu!r}")
-    if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
-        raise OptionError(f"reg_swap: sigma must be a positive number; got {sigma!r}: pass sigma > 0 (None means mu²)")
+    check_positive_number("reg_swap", "mu", mu, why=" (the favoured size, in K-params)")
+    if sigma is not None:
+        check_positive_number("reg_swap", "sigma", sigma, why=" (None means mu²)")
     if sigma is None and not math.isfinite(float(mu) * float(mu)):
         raise OptionError(f"reg_swap: sigma=None means mu², which overflows for mu={mu!r}: pass sigma")
     if sigma is None:
@@ -290,4 +286,4 @@ def reg_swap(
     if math.isnan(value):
         return value
     theta = sum(p.numel() for name, p in ctx.model.named_parameters() if "auxiliary" not in name) / 1e3
-    return float(value) * math.exp(-((theta - mu) ** 2) / sigma)
+    return float(value) * math.exp(-((theta - mu) * (theta - mu)) / sigma)
