@@ -156,6 +156,8 @@ def test_a_driver_killed_while_its_workers_import_torch_takes_them_along_quietly
     bench = start(files, tmp_path)
     wait_for(lambda: workers_of(bench.pid), timeout=60)
     workers = workers_of(bench.pid)
+    time.sleep(0.5)  # past its first microseconds (the driver writing its start-up data), well within its imports
+    assert not any(map(gone, workers))
     bench.kill()  # the worker is still importing torch: it has not had the chance to ask to die with the driver
     bench.wait(60)
     started = time.monotonic()

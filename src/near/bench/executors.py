@@ -155,7 +155,10 @@ class _Worker:
 
     def __init__(self, context, work: Work, job: Job, threads: int):
         self._conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, work, job, threads, os.getpid()), daemon=True)
+        # the job (images: megabytes) goes through the pipe once the worker is ready, not with the process: its
+        # start-up data then fit the pipe's buffer, so a driver killed while the worker imports leaves it whole
+        self.process = context.Process(target=_serve, args=(child, work, threads, os.getpid()), daemon=True)
+        self._job = job
         with _sigint_ignored():  # inherited through exec: Ctrl-C reaches the driver only, even during start-up
             self.process.start()
         child.close()
@@ -185,6 +188,8 @@ class _Worker:
             kind, payload = message
             if kind == "ready":
                 self.ready = True
+                with contextlib.suppress(OSError):  # it died just now: seen on the next round
+                    self._conn.send(self._job)
                 return None
             if kind == "error":
                 raise payload
@@ -247,8 +252,9 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _serve(conn, work: Work, job: Job, threads: int, driver: int) -> None:
-    """A worker's life: score each task received until the pipe closes; errors of the setup go back whole.
+def _serve(conn, work: Work, threads: int, driver: int) -> None:
+    """A worker's life: receive the job, then score each task received until the pipe closes; errors of the
+    setup go back whole.
 
     The worker runs this only after importing torch (seconds): a driver killed meanwhile is gone before
     :func:`_die_with_parent` can ask to follow it, so the worker checks and exits quietly instead of
@@ -261,7 +267,8 @@ def _serve(conn, work: Work, job: Job, threads: int, driver: int) -> None:
     torch.set_num_threads(threads)
     try:
         conn.send(("ready", None))
-    except OSError:  # BrokenPipeError included: the driver is gone
+        job: Job = conn.recv()
+    except (EOFError, OSError):  # BrokenPipeError included: the driver is gone
         return
     while True:
         try:
