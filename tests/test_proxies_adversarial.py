@@ -286,3 +286,14 @@ def test_the_callers_model_and_generators_are_untouched(name):
         assert torch.equal(after["tensors"][key], tensor), key
     torch_state, numpy_state, python_state = rng_state()
     assert torch.equal(torch_state, rng[0]) and np.array_equal(numpy_state, rng[1]) and python_state == rng[2]
+
+
+class OutOfMemory(Raises):
+    def forward(self, x):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+
+def test_running_out_of_memory_is_passed_on_not_recorded_as_the_models_answer():
+    # memory may be there on another try (bench and search record it as a failure, which a re-run retries)
+    with pytest.raises(torch.OutOfMemoryError):
+        proxies.compute_many(["snip", "params"], OutOfMemory(), *data(), on_error="nan", options=fast_many(["snip"]))

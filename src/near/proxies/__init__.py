@@ -62,7 +62,8 @@ def compute_many(
     runs is a :class:`ModelError` naming the proxy. ``on_error="raise"`` raises the first error (bad
     inputs before any proxy runs); ``on_error="nan"`` gives each proxy that cannot be computed (it
     does not apply, the data it reads are refused, the model fails on them) a NaN whose ``.reason``
-    is the error message, and computes every other one. Option errors always raise.
+    is the error message, and computes every other one. Option errors always raise, and so does running
+    out of memory (which another try may not).
     ``.seconds`` of each value is the time it took (shared work counts for the first proxy using it).
     """
     names = list(names)
@@ -109,6 +110,9 @@ def compute_many(
     return results
 
 
+_OUT_OF_MEMORY: tuple[type[BaseException], ...] = (MemoryError, getattr(torch, "OutOfMemoryError", MemoryError))
+
+
 def _run(name: str, context: ProxyContext, options: dict) -> float:
     """One proxy's value; an error that is not ``near``'s own (the model's, torch's) becomes a named one."""
     try:
@@ -118,7 +122,7 @@ def _run(name: str, context: ProxyContext, options: dict) -> float:
         if str(error).startswith(f"{name}:"):
             raise
         raise ModelError(f"{name}: {error}") from error
-    except NearError:
+    except (NearError, *_OUT_OF_MEMORY):  # memory may be there on another try: a failure, not the model's answer
         raise
     except Exception as error:
         if _batchnorm_single_value(error):
