@@ -297,3 +297,16 @@ def test_running_out_of_memory_is_passed_on_not_recorded_as_the_models_answer():
     # memory may be there on another try (bench and search record it as a failure, which a re-run retries)
     with pytest.raises(torch.OutOfMemoryError):
         proxies.compute_many(["snip", "params"], OutOfMemory(), *data(), on_error="nan", options=fast_many(["snip"]))
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_a_model_whose_own_weights_are_not_finite_gets_no_plausible_value(bad):
+    # Proxies that score the given weights must not turn NaN activations into a number; those that draw
+    # weights of their own (near, swap, zen: reinit) or read only shapes (params, flops) are unaffected.
+    model = cnn()
+    with torch.no_grad():
+        model[0].weight[0, 0, 0, 0] = bad
+    values = proxies.compute_many(NAMES, model, *data(), on_error="nan", options=fast_many())
+    redrawn = {n for n in NAMES if "reinit" in proxies.info(n).options or n in ("zen", "params", "flops")}
+    for name, value in values.items():
+        assert name in redrawn or not math.isfinite(value), (name, value)
