@@ -180,6 +180,7 @@ def test_a_custom_batch_sampler_is_not_assumed_to_repeat_its_samples():
         near.score(mlp(), DataLoader(data, batch_sampler=ShufflingBatches(100, 16)), repetitions=2, seed=0)
 
 
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
 def test_sparse_inputs_are_refused_with_what_to_do_and_the_finiteness_check_sees_every_dtype():
     from near.errors import InputError
     from near.inputs import _all_finite

@@ -299,6 +299,7 @@ def test_running_out_of_memory_is_passed_on_not_recorded_as_the_models_answer():
         proxies.compute_many(["snip", "params"], OutOfMemory(), *data(), on_error="nan", options=fast_many(["snip"]))
 
 
+@pytest.mark.filterwarnings("ignore::near.errors.ReinitWarning")  # near re-draws the odd weight: it says so
 @pytest.mark.parametrize("bad", [math.nan, math.inf])
 def test_a_model_whose_own_weights_are_not_finite_gets_no_plausible_value(bad):
     # Proxies that score the given weights must not turn NaN activations into a number; those that draw
