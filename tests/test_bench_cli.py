@@ -140,3 +140,21 @@ def test_failed_architectures_are_reported_and_retried_on_request(files, tmp_pat
     retried = invoke(*words, "--retry-failed")
     assert retried.exit_code == 0 and "1 proxy values computed, 0 reused" in retried.stdout
     assert "failed" not in retried.stderr
+
+
+@pytest.mark.parametrize(
+    ("limit", "code", "message"),
+    [
+        ("inf", 2, "Invalid value for '--time-limit': inf is not in the range 0<x<=31536000"),
+        ("1e300", 2, "Invalid value for '--time-limit': 1e+300 is not in the range 0<x<=31536000"),
+        ("0", 2, "Invalid value for '--time-limit'"),
+        ("nan", 1, "the time limit must be a positive number of seconds up to 3.1536e+07 (a year), got nan"),
+    ],
+)
+def test_a_time_limit_that_cannot_be_waited_for_is_refused_before_it_starts(files, tmp_path, limit, code, message):
+    table, images = files
+    out = str(tmp_path / "run")
+    result = invoke("nb201", "-t", table, "-i", images, "-p", "params", "-o", out, "--time-limit", limit)
+    assert result.exit_code == code and "Traceback" not in result.output
+    assert message in result.output, result.output
+    assert not (tmp_path / "run").exists()

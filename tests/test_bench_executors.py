@@ -11,7 +11,7 @@ import pytest
 
 from bench_work import PROXIES, VICTIM, assert_same_scores, die_on_victim, hang_on_victim, setup_error_on_victim, values
 from near.bench import make_executor, run
-from near.bench.executors import ProcessExecutor
+from near.bench.executors import MAX_TIME_LIMIT, ProcessExecutor
 from near.errors import OptionError
 
 
@@ -20,6 +20,8 @@ def test_worker_processes_give_the_scores_of_the_serial_run(files, tmp_path):
     common = dict(seed=1, out_dir=tmp_path / "serial")
     serial = run("nb201", table, images, PROXIES, executor="serial", **common)
     common["out_dir"] = tmp_path / "processes"
+    # the longest time limit: its deadlines are far beyond what one wait may take (about 24 days)
+    common["time_limit"] = MAX_TIME_LIMIT
     parallel = run("nb201", table, images, PROXIES, executor="processes", workers=2, **common)
     assert_same_scores(tmp_path / "processes/scores.csv", tmp_path / "serial/scores.csv")
     assert parallel.computed == serial.computed == 18 and parallel.failed == 0
@@ -81,7 +83,10 @@ def test_failures_are_results_a_rerun_keeps_until_asked_to_retry(files, tmp_path
         ({"name": "threads"}, "unknown executor 'threads'; choose one of processes, serial, ray"),
         ({"name": "serial", "time_limit": 5}, "the serial executor cannot enforce a time limit"),
         ({"workers": 0}, "workers must be a positive integer, got 0"),
-        ({"time_limit": -1}, "the time limit must be a positive number of seconds, got -1"),
+        ({"time_limit": -1}, r"time limit must be a positive number of seconds up to 3.1536e\+07 \(a year\), got -1"),
+        ({"time_limit": math.inf}, "got inf; leave it out for no limit"),
+        ({"time_limit": 1e300}, "got 1e[+]300; leave it out for no limit"),
+        ({"time_limit": math.nan}, "got nan"),
         ({"address": "auto"}, "a cluster address is for --executor ray, not 'processes'"),
     ],
 )

@@ -4,6 +4,7 @@ same directory is refused while the first holds it. Real processes, really kille
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -97,6 +98,7 @@ def finish(files, out: Path, reference: bytes) -> None:
     before = check_store(out)
     done = subprocess.run(command(files, out), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+    assert "resource_tracker" not in done.stderr and "leaked" not in done.stderr, done.stderr
     record = json.loads((out / "run.json").read_text())
     assert (record["computed"], record["reused"]) == (VALUES - before, before)
     assert (out / "scores.csv").read_bytes() == reference
@@ -137,3 +139,38 @@ def test_a_second_run_on_the_same_directory_is_refused_and_the_first_is_unharmed
     assert bench.wait(300) == 0, bench.stderr.read()
     assert (tmp_path / "scores.csv").read_bytes() == reference
     assert check_store(tmp_path) == VALUES
+
+
+def workers_of(pid: int) -> list[int]:
+    """The driver's worker processes (spawned children; not multiprocessing's resource tracker)."""
+    found = []
+    for child in children(pid):
+        with contextlib.suppress(FileNotFoundError):
+            words = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            if any(b"spawn_main" in word for word in words) and not any(b"resource_tracker" in w for w in words):
+                found.append(child)
+    return found
+
+
+def test_a_driver_killed_while_its_workers_import_torch_takes_them_along_quietly(files, tmp_path):
+    bench = start(files, tmp_path)
+    wait_for(lambda: workers_of(bench.pid), timeout=60)
+    workers = workers_of(bench.pid)
+    time.sleep(0.5)  # past its first microseconds (the driver writing its start-up data), well within its imports
+    assert not any(map(gone, workers))
+    bench.kill()  # the worker is still importing torch: it has not had the chance to ask to die with the driver
+    bench.wait(60)
+    started = time.monotonic()
+    wait_for(lambda: all(map(gone, workers)), timeout=60)
+    lingered = time.monotonic() - started  # the rest of the worker's start-up (imports), not a run's length
+    stderr = bench.stderr.read()  # complete: the workers, which shared it, are gone
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    assert lingered < 30, lingered
+    assert stored(tmp_path) == (0, 0)  # killed before any architecture was scored
+
+
+def test_a_complete_processes_run_leaves_no_semaphores_to_warn_about(files, tmp_path):
+    done = subprocess.run([*command(files, tmp_path)[:-2], "--workers", "2"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "resource_tracker" not in done.stderr and "leaked" not in done.stderr, done.stderr

@@ -96,3 +96,44 @@ def test_a_version_1_store_gains_the_failed_column_and_keeps_its_results(tmp_pat
         assert store.fetch(0, {"params": "h"})["new", "params"].failed
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+
+
+def test_an_edited_value_or_setup_is_a_data_error_naming_the_row(tmp_path):
+    path = tmp_path / "results.sqlite"
+    with ResultStore(path, SETUP) as store:
+        key = store.register("near", {})
+        store.add("arch-a", 7, [("near", key, 12.5, None, 0.25)], "cpu")
+    with sqlite3.connect(path) as db:  # SQLite keeps text in a REAL column when it does not read as a number
+        db.execute("UPDATE results SET value = 'twelve'")
+    with ResultStore(path, SETUP) as store, pytest.raises(DataError, match=r"stored value of near for 'arch-a' .*"
+                                                           r"is 'twelve', not a number; .*Delete that row"):
+        store.fetch(7, {"near": key})
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE results SET value = 12.5, seconds = 'slow'")
+    with ResultStore(path, SETUP) as store, pytest.raises(DataError, match="stored seconds"):
+        store.fetch(7, {"near": key})
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '{space: nb201' WHERE key = 'setup'")
+    with pytest.raises(DataError, match=r"the recorded setup is not JSON .*'\{space: nb201'.*choose another --out"):
+        ResultStore(path, SETUP)
+
+
+def test_a_store_on_a_read_only_file_system_is_a_data_error_and_keeps_what_it_holds(tmp_path):
+    # Root ignores file modes, so the read-only file system is SQLite's own read-only connection (what
+    # SQLite answers on a file system remounted read-only is the same error).
+    path = tmp_path / "results.sqlite"
+    with ResultStore(path, SETUP) as store:
+        key = store.register("near", {})
+        store.add("arch-a", 7, [("near", key, 12.5, None, 0.25)], "cpu")
+        store._db.close()
+        store._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        for write in (
+            lambda: store.add("arch-b", 7, [("near", key, 1.0, None, 0.1)], "cpu"),
+            lambda: store.register("snip", {}),
+            lambda: store.forget_failed(7, {"near": key}),
+        ):
+            with pytest.raises(DataError, match=r"cannot write the results store .*readonly.*run the same command"):
+                write()
+        assert store.fetch(7, {"near": key})["arch-a", "near"].value == 12.5
+    with ResultStore(path, SETUP) as store:
+        assert list(store.fetch(7, {"near": key})) == [("arch-a", "near")]

@@ -9,6 +9,7 @@ import pytest
 
 from bench_data import NB101_HEADER, NB101_MATRIX, NB101_OPS, NB101_SHARED_ROWS, NB201_ROWS, write_table
 from near.bench import read_table, shared_rows
+from near.bench.tables import mixed_scales
 from near.errors import ArchitectureError, DataError, OptionError
 
 
@@ -181,3 +182,23 @@ def test_shared_rows_counts_rows_of_one_architecture_and_bare_cells(tmp_path, sh
     )
     bare = {round(r.accuracy, 2) for r in table.rows if r.arch.num_vertices == 2}
     assert bare == {83.16, 83.46, 83.58}
+
+
+def test_a_fraction_among_percentages_or_the_reverse_is_named(tmp_path, shared_data):
+    odd = [(i, arch, 0.915 if i == 20 else accuracy) for i, arch, accuracy in NB201_ROWS]  # 91.5 % as a fraction
+    rows = read_table(write_table(tmp_path / "f.csv", odd), "nb201").rows
+    assert mixed_scales(rows) == (
+        "1 of the 6 rows look like fractions among percentages from 10 to 93.5 (index 20: 0.915); one scale per "
+        "table, or those rows dominate the correlations"
+    )
+    assert shared_rows(rows) == mixed_scales(rows)
+    reverse = [(i, arch, accuracy if i == 3 else accuracy / 100) for i, arch, accuracy in NB201_ROWS]
+    assert "1 of the 6 rows look like percentages among fractions from 0.1 to 0.91 (index 3: 93.5)" in mixed_scales(
+        read_table(write_table(tmp_path / "r.csv", reverse), "nb201").rows
+    )
+    fractions = [(i, arch, accuracy / 100) for i, arch, accuracy in NB201_ROWS]
+    assert mixed_scales(read_table(write_table(tmp_path / "p.csv", fractions), "nb201").rows) is None
+    # below chance of a 120-class task (0.83 %): a diverged network in percent, not a fraction (83 % > the range)
+    diverged = [(i, arch, 0.83 if i == 8 else accuracy / 2) for i, arch, accuracy in NB201_ROWS]
+    assert mixed_scales(read_table(write_table(tmp_path / "d.csv", diverged), "nb201").rows) is None
+    assert mixed_scales(read_table(shared_data / "nb201" / "nb201_cifar10.csv", "nb201").rows) is None

@@ -178,3 +178,21 @@ def test_a_custom_batch_sampler_is_not_assumed_to_repeat_its_samples():
     with warnings.catch_warnings():
         warnings.simplefilter("error", near.SampleReuseWarning)
         near.score(mlp(), DataLoader(data, batch_sampler=ShufflingBatches(100, 16)), repetitions=2, seed=0)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+def test_sparse_inputs_are_refused_with_what_to_do_and_the_finiteness_check_sees_every_dtype():
+    from near.errors import InputError
+    from near.inputs import _all_finite
+
+    net = nn.Sequential(nn.Linear(6, 4), nn.ReLU())
+    x = torch.randn(16, 6)
+    for sparse in (x.to_sparse(), x.to_sparse_csr()):
+        with pytest.raises(InputError, match=r"inputs must be a dense tensor; got a sparse_\w+ one: pass x.to_dense"):
+            near.score(net, sparse, seed=0)
+    for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        assert _all_finite(x.to(dtype)) and _all_finite(torch.empty(0, 3, dtype=dtype))
+        for bad in (float("nan"), float("inf"), -float("inf")):
+            y = x.to(dtype, copy=True)
+            y[7, 3] = bad
+            assert not _all_finite(y), (dtype, bad)

@@ -471,5 +471,9 @@ def test_zen_reads_adaptive_pooling_of_any_dimension():
 
 
 def test_reg_swap_sigma_default_error_names_mu():
-    with pytest.raises(OptionError, match=r"sigma=None means mu², and mu=0"):
-        proxies.compute("reg_swap", cnn(), data("image", 16)[0], mu=0)
+    for mu in (0, -1, math.inf):  # a size in K-params: positive; sigma=None means mu², which must be too
+        message = rf"reg_swap: mu \(the favoured size, in K-params\) must be a finite positive number; got {mu}"
+        with pytest.raises(OptionError, match=message):
+            proxies.compute("reg_swap", cnn(), data("image", 16)[0], mu=mu)
+    with pytest.raises(OptionError, match=r"sigma=None means mu², which overflows for mu=1e\+200"):
+        proxies.compute("reg_swap", cnn(), data("image", 16)[0], mu=1e200)

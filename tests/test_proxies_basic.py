@@ -10,7 +10,7 @@ from torch import nn
 
 import near
 import near.proxies as proxies
-from near.errors import InputError, ProxyError, ProxyNotApplicableError
+from near.errors import InputError, OptionError, ProxyError, ProxyNotApplicableError
 
 
 def small_cnn() -> nn.Module:
@@ -33,7 +33,7 @@ def test_unknown_names_and_options_are_refused_with_the_choices():
         proxies.compute("nope", net, x)
     with pytest.raises(ProxyError, match="no option 'reps'; it accepts repetitions"):
         proxies.compute("near", net, x, reps=2)
-    with pytest.raises(ProxyError, match="seed must be a non-negative integer"):
+    with pytest.raises(OptionError, match="seed must be a non-negative integer"):
         proxies.compute("params", net, x, seed=-1)
     with pytest.raises(InputError, match="one label per sample"):
         proxies.compute("params", net, x, torch.zeros(3))

@@ -404,3 +404,17 @@ def test_cnn_on_real_cifar10_images(shared_data):
     assert [layer.size for layer in result.layers] == [16, 16, 16, 32, 32, 32, 64, 64, 64, 10]
     assert all(1 < layer.erank < layer.size for layer in result.layers)
     assert 0 < result.std < 0.1 * float(result)
+
+
+def test_a_factory_returning_an_existing_module_scores_a_copy_and_leaves_it_untouched():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+    before = {key: value.clone() for key, value in net.state_dict().items()}
+    x = torch.randn(64, 4)
+    with pytest.warns(near.errors.ReinitWarning, match="factory returns the same module every time"):
+        result = near.score(lambda: net, x, repetitions=2, seed=0, init="xavier_uniform")
+    assert all(torch.equal(before[key], value) for key, value in net.state_dict().items())  # BN statistics too
+    assert net.training and all(module.training for module in net.modules())
+    single = near.score(lambda: net, x, repetitions=1, seed=0, init="xavier_uniform")  # one call: no warning
+    assert single.scores[0] == result.scores[0]
+    assert all(torch.equal(before[key], value) for key, value in net.state_dict().items())

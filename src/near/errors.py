@@ -86,5 +86,5 @@ class SampleReuseWarning(NearWarning):
 
 
 class TableWarning(NearWarning):
-    """Rows of a benchmark table share an architecture (one score, several accuracies), or are NB101's bare
-    input→output cell: the correlations over them mislead."""
+    """Rows of a benchmark table share an architecture (one score, several accuracies), are NB101's bare
+    input→output cell, or mix fractions and percentages: the correlations over them mislead."""

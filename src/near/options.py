@@ -24,8 +24,8 @@ def check_options(
 
     if not positive_int(repetitions):
         raise OptionError(f"repetitions must be a positive integer, got {repetitions!r}")
-    if seed is not None and not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
-        raise OptionError(f"seed must be a non-negative integer or None, got {seed!r}")
+    if seed is not None:
+        check_seed(seed)
     if batchnorm not in BATCHNORM_MODES:
         raise OptionError(f"batchnorm must be one of {BATCHNORM_MODES}, got {batchnorm!r}")
     if batch_size is not None and not positive_int(batch_size):
@@ -40,6 +40,14 @@ def check_options(
         raise OptionError(f"svd_dtype must be torch.float32 or torch.float64, got {svd_dtype!r}")
     if memory_format not in MEMORY_FORMATS:
         raise OptionError(f"memory_format must be one of {MEMORY_FORMATS}, got {memory_format!r}")
+
+
+def check_seed(seed) -> int:
+    """``seed`` as a Python int: any non-negative integer (NumPy's included, however large), else an
+    :class:`OptionError`."""
+    if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
+        raise OptionError(f"seed must be a non-negative integer or None, got {seed!r}")
+    return int(seed)
 
 
 def check_flags(**flags) -> None:

@@ -13,7 +13,9 @@ import copy
 import functools
 import itertools
 import secrets
+import sys
 import warnings
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
@@ -237,6 +239,7 @@ class _Models:
         self._fixed: nn.Module | None = None
         self._factory = None
         self._bound_init: Callable[[], None] | None = None  # init of the fixed module, its module walk done once
+        self._last_built: weakref.ref | None = None  # the factory's last module, where it is held elsewhere
         if isinstance(model, nn.Module):
             _check_module_init(model, reinit, init)
             try:
@@ -274,6 +277,23 @@ class _Models:
 
     def _build(self) -> nn.Module:
         net = call_factory(self._factory)
+        if _held_elsewhere(net):  # e.g. ``lambda: net``: scored like a module, on a copy, never changed
+            if self._last_built is not None and self._last_built() is net:
+                warnings.warn(
+                    "the model factory returns the same module every time, so every repetition starts from its "
+                    "weights (a copy: the module is not changed); return a new module from the factory for fresh "
+                    "weights, or pass the module itself",
+                    ReinitWarning,
+                    stacklevel=5,
+                )
+            self._last_built = weakref.ref(net)
+            try:
+                net = copy.deepcopy(net)
+            except Exception as error:
+                raise ModelError(
+                    f"the model factory returned a module that is used elsewhere and could not be copied to score "
+                    f"it safely ({error}); return a new module from the factory"
+                ) from error
         if self._explicit_init:
             self._apply_init(functools.partial(self._init, net))
         return net
@@ -284,6 +304,25 @@ class _Models:
         except Exception as error:
             name = getattr(self._init, "__name__", type(self._init).__name__)
             raise ModelError(f"the init function {name!r} raised {type(error).__name__}: {error}") from error
+
+
+def _held_elsewhere(module: nn.Module) -> bool:
+    """Whether anything but the caller's variable refers to ``module`` (a factory returning an existing module).
+
+    Changing a module nobody else holds cannot be seen; one held elsewhere is the user's, and is copied.
+    A false alarm (a module that refers to itself, e.g. through a bound-method hook) only costs a copy.
+    """
+    return sys.getrefcount(module) > _FRESH
+
+
+def _fresh_references() -> int:
+    """What ``sys.getrefcount`` says inside :func:`_held_elsewhere` of an object held only by the caller's
+    variable (measured, as it differs between Python versions)."""
+    value = object()  # held by this variable only, like ``net`` in ``_Models._build``
+    return (lambda module: sys.getrefcount(module))(value)
+
+
+_FRESH = _fresh_references()
 
 
 def _check_module_init(model: nn.Module, reinit: bool, init) -> None:

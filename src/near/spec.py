@@ -62,6 +62,8 @@ def load_factory(spec: str) -> Callable:
 def bind_data(factory: Callable, input_shape: tuple[int, ...], num_classes: int | None) -> Callable:
     """A zero-argument factory: passes ``input_shape`` / ``num_classes`` where ``factory`` takes them.
 
+    ``num_classes=None`` (data without labels) is not passed: the factory's default applies, and a
+    factory that requires it raises ``ModelError`` saying where the number of classes comes from.
     Raises ``ModelError`` if other parameters without defaults remain, since nothing could fill them.
     """
     try:
@@ -72,12 +74,19 @@ def bind_data(factory: Callable, input_shape: tuple[int, ...], num_classes: int 
     given = {
         name: data[name]
         for name, parameter in signature.parameters.items()
-        if name in data and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+        if name in data and data[name] is not None
+        and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
     }
+    name = getattr(factory, "__qualname__", repr(factory))
+    wanted = signature.parameters.get("num_classes")
+    if num_classes is None and wanted is not None and wanted.default is inspect.Parameter.empty:
+        raise ModelError(
+            f"{name}{signature} needs num_classes, but the data has no labels to count them; give data with "
+            "labels (an .npz with 'labels', a .csv with a label column) or a default for num_classes"
+        )
     try:
         signature.bind(**given)
     except TypeError as error:
-        name = getattr(factory, "__qualname__", repr(factory))
         raise ModelError(
             f"{name}{signature} cannot be called with only {', '.join(DATA_PARAMETERS)} ({error}); "
             "give its other parameters defaults, or wrap it in a function that takes none"

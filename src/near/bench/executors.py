@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import pickle
 import signal
 import sys
@@ -38,6 +39,12 @@ from .scoring import Job, Outcome, Task, Work, cpu_count
 __all__ = ["EXECUTORS", "ProcessExecutor", "SerialExecutor", "Work", "cpu_count", "make_executor"]
 
 EXECUTORS = ("processes", "serial", "ray")
+#: The longest --time-limit (a year, in seconds): a longer or infinite one would overflow the waits; none is no limit.
+MAX_TIME_LIMIT = 365 * 24 * 3600.0
+#: The longest single wait (the OS refuses waits over ~24 days; a deadline further away is waited for in steps).
+_MAX_WAIT = 3600.0
+#: How long idle workers get to exit on their own at the end of a run before they are killed.
+_EXIT_GRACE = 5.0
 
 def make_executor(
     name: str = "processes",
@@ -50,9 +57,14 @@ def make_executor(
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise OptionError(f"workers must be a positive integer, got {workers!r}")
     if time_limit is not None and (
-        isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0
+        isinstance(time_limit, bool)
+        or not isinstance(time_limit, (int, float))
+        or not 0 < time_limit <= MAX_TIME_LIMIT
     ):
-        raise OptionError(f"the time limit must be a positive number of seconds, got {time_limit!r}")
+        raise OptionError(
+            f"the time limit must be a positive number of seconds up to {MAX_TIME_LIMIT:g} (a year), got "
+            f"{time_limit!r}; leave it out for no limit"
+        )
     if address is not None and name != "ray":
         raise OptionError(f"a cluster address is for --executor ray, not {name!r}")
     if name == "serial":
@@ -108,7 +120,7 @@ class ProcessExecutor:
                     if worker.ready and worker.task is None and pending:
                         worker.start(pending.popleft(), self.time_limit)
                 deadlines = [worker.deadline for worker in pool if worker.deadline is not None]
-                timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+                timeout = min(max(0.0, min(deadlines) - time.monotonic()), _MAX_WAIT) if deadlines else None
                 wait([waitable for worker in pool for waitable in worker.waitables], timeout)
                 for worker in list(pool):
                     outcome = worker.collect()
@@ -120,8 +132,22 @@ class ProcessExecutor:
                     if outcome is not None:
                         yield outcome
         finally:
-            for worker in pool:
-                worker.stop()
+            _stop_all(pool)
+
+
+def _stop_all(pool: list[_Worker]) -> None:
+    """End every worker: idle ones by closing their pipe, so that they exit normally and their own clean-up runs
+    (a process killed instead leaves the semaphores it made, e.g. tqdm's lock, to the resource tracker, which
+    warns about them at the end of the run); busy or stuck ones, and any not gone after :data:`_EXIT_GRACE`, are
+    killed."""
+    for worker in pool:
+        if worker.task is None and not worker.broken:
+            worker.close()
+    deadline = time.monotonic() + _EXIT_GRACE
+    for worker in pool:
+        if worker.task is None and not worker.broken:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+        worker.stop()
 
 
 class _Worker:
@@ -129,7 +155,10 @@ class _Worker:
 
     def __init__(self, context, work: Work, job: Job, threads: int):
         self._conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, work, job, threads), daemon=True)
+        # the job (images: megabytes) goes through the pipe once the worker is ready, not with the process: its
+        # start-up data then fit the pipe's buffer, so a driver killed while the worker imports leaves it whole
+        self.process = context.Process(target=_serve, args=(child, work, threads, os.getpid()), daemon=True)
+        self._job = job
         with _sigint_ignored():  # inherited through exec: Ctrl-C reaches the driver only, even during start-up
             self.process.start()
         child.close()
@@ -159,6 +188,8 @@ class _Worker:
             kind, payload = message
             if kind == "ready":
                 self.ready = True
+                with contextlib.suppress(OSError):  # it died just now: seen on the next round
+                    self._conn.send(self._job)
                 return None
             if kind == "error":
                 raise payload
@@ -179,10 +210,14 @@ class _Worker:
         task, self.task, self.deadline = self.task, None, None
         return None if task is None else Outcome.failed(task, why)
 
-    def stop(self) -> None:
-        """End the process at once (a task in progress is abandoned: the driver decides what it means)."""
+    def close(self) -> None:
+        """Close the pipe: an idle worker sees the end of its input and exits normally."""
         with contextlib.suppress(OSError):
             self._conn.close()
+
+    def stop(self) -> None:
+        """End the process at once (a task in progress is abandoned: the driver decides what it means)."""
+        self.close()
         if self.process.is_alive():
             self.process.kill()
         self.process.join(5)
@@ -217,11 +252,24 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _serve(conn, work: Work, job: Job, threads: int) -> None:
-    """A worker's life: score each task received until the pipe closes; errors of the setup go back whole."""
+def _serve(conn, work: Work, threads: int, driver: int) -> None:
+    """A worker's life: receive the job, then score each task received until the pipe closes; errors of the
+    setup go back whole.
+
+    The worker runs this only after importing torch (seconds): a driver killed meanwhile is gone before
+    :func:`_die_with_parent` can ask to follow it, so the worker checks and exits quietly instead of
+    writing to a closed pipe.
+    """
     _die_with_parent()
+    if os.getppid() != driver:  # the driver died while this worker started
+        return
+    _no_process_locks()
     torch.set_num_threads(threads)
-    conn.send(("ready", None))
+    try:
+        conn.send(("ready", None))
+        job: Job = conn.recv()
+    except (EOFError, OSError):  # BrokenPipeError included: the driver is gone
+        return
     while True:
         try:
             task = conn.recv()
@@ -233,8 +281,17 @@ def _serve(conn, work: Work, job: Job, threads: int) -> None:
             message = ("error", _picklable(error))
         try:
             conn.send(message)
-        except (BrokenPipeError, OSError):
+        except OSError:
             return
+
+
+def _no_process_locks() -> None:
+    """tqdm's default lock is a multiprocessing lock (a named semaphore) for bars shared between processes; a
+    worker shows no bars, and a killed worker (a time limit, Ctrl-C) would leave the semaphore behind."""
+    with contextlib.suppress(ImportError):
+        from tqdm import std
+
+        std.tqdm.set_lock(threading.RLock())
 
 
 def _picklable(error: Exception) -> Exception:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import RunInProgressError
+from ..errors import DataError, RunInProgressError
 
 try:
     import fcntl
@@ -30,7 +30,16 @@ LOCKFILE = ".near-bench.lock"
 @contextlib.contextmanager
 def run_lock(out_dir: Path) -> Iterator[None]:
     """Hold ``out_dir``'s lock for the ``with`` block; raise :class:`RunInProgressError` if another run has it."""
-    fd = os.open(out_dir / LOCKFILE, os.O_RDWR | os.O_CREAT, 0o644)
+    path = out_dir / LOCKFILE
+    if path.is_dir():
+        raise DataError(
+            f"{path} is a directory, but near bench keeps its lock in a file of that name; remove it (it holds "
+            "nothing near wrote) or give another --out"
+        )
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise DataError(_unwritable(path, error)) from None
     try:
         if fcntl is not None:
             try:
@@ -42,8 +51,18 @@ def run_lock(out_dir: Path) -> Iterator[None]:
                     "another --out"
                 ) from None
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}, started {started}".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}, started {started}".encode(), 0)
+        except OSError as error:
+            raise DataError(_unwritable(path, error)) from None
         yield
     finally:
         os.close(fd)
+
+
+def _unwritable(path: Path, error: OSError) -> str:
+    return (
+        f"cannot write the run's lock file {path}: {error.strerror or error}; give an --out on a writable "
+        "file system (the results stored there so far are kept)"
+    )

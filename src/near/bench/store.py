@@ -18,11 +18,12 @@ Everything inside the key (proxies, their options, seeds) may differ between run
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -65,6 +66,19 @@ class StoredResult:
     failed: bool = False
 
 
+def _unwritable(error: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite refused to write the file (as opposed to a file that is not a store)."""
+    text = str(error).lower()
+    return any(words in text for words in ("readonly", "read-only", "unable to open", "disk i/o", "full", "locked"))
+
+
+def _unwritable_message(path: Path, error: sqlite3.DatabaseError) -> str:
+    return (
+        f"cannot write the results store {path} ({error}); every result stored so far is kept: make its directory "
+        "writable (a read-only file system, a full disk, another program holding it) and run the same command again"
+    )
+
+
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
@@ -104,6 +118,8 @@ class ResultStore:
             meta = dict(self._db.execute("SELECT key, value FROM meta"))
         except sqlite3.DatabaseError as error:
             self.close()
+            if _unwritable(error):
+                raise DataError(_unwritable_message(self.path, error)) from None
             raise DataError(
                 f"{self.path} is not a results store ({error}); move it away or choose another --out"
             ) from None
@@ -113,7 +129,15 @@ class ResultStore:
                 f"{self.path} has store schema {meta['schema']}, this version of near writes {SCHEMA_VERSION}; "
                 "choose another --out directory"
             )
-        stored, now = json.loads(meta["setup"]), json.loads(_canonical(dict(setup)))
+        try:
+            stored = json.loads(meta["setup"])
+        except (json.JSONDecodeError, TypeError) as error:
+            self.close()
+            raise DataError(
+                f"{self.path}: the recorded setup is not JSON ({error}: {str(meta['setup'])[:60]!r}); the store "
+                "was edited or damaged. Move it away (or delete it to start over) or choose another --out"
+            ) from None
+        now = json.loads(_canonical(dict(setup)))
         if stored != now:
             self.close()
             differences = "; ".join(
@@ -135,7 +159,7 @@ class ResultStore:
     def register(self, proxy: str, options: Mapping[str, Any]) -> str:
         """Record ``proxy``'s options (for people reading the store) and return their hash, the key part."""
         key = options_hash(options)
-        with self._db:
+        with self._writing(), self._db:
             self._db.execute("INSERT OR IGNORE INTO options VALUES (?, ?, ?)", (key, proxy, _canonical(dict(options))))
         return key
 
@@ -145,13 +169,21 @@ class ResultStore:
         query = "SELECT arch, value, reason, seconds, failed FROM results WHERE proxy = ? AND options = ? AND seed = ?"
         for proxy, key in keys.items():
             for arch, value, reason, seconds, failed in self._db.execute(query, (proxy, key, seed)):
-                found[arch, proxy] = StoredResult(math.nan if value is None else value, reason, seconds, bool(failed))
+                for column, number in (("value", value), ("seconds", seconds), ("failed", failed)):
+                    if not isinstance(number, (int, float)) and (number is not None or column == "failed"):
+                        raise DataError(
+                            f"{self.path}: the stored {column} of {proxy} for {arch!r} (seed {seed}) is {number!r}, "
+                            "not a number; the store was edited or damaged. Delete that row (or the file, to "
+                            "start over) and run the same command again to recompute it"
+                        )
+                value = math.nan if value is None else float(value)
+                found[arch, proxy] = StoredResult(value, reason, seconds, bool(failed))
         return found
 
     def forget_failed(self, seed: int, keys: Mapping[str, str]) -> int:
         """Delete the failed results of ``seed`` for the proxies in ``keys``, so that they are computed again;
         returns how many there were."""
-        with self._db:
+        with self._writing(), self._db:
             self._db.execute("BEGIN IMMEDIATE")
             return sum(
                 self._db.execute(
@@ -176,9 +208,19 @@ class ResultStore:
              int(failed))
             for proxy, key, value, reason, seconds in results
         ]  # fmt: skip
-        with self._db:
+        with self._writing(), self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write the file system refuses (read-only, full disk) is a :class:`DataError` saying what to do."""
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            if not _unwritable(error):
+                raise
+            raise DataError(_unwritable_message(self.path, error)) from None
 
     def close(self) -> None:
         db = getattr(self, "_db", None)

@@ -137,8 +137,9 @@ def shared_rows(rows: Sequence[Row]) -> str | None:
     counts = Counter(row.arch_str for row in rows)
     groups = [count for count in counts.values() if count > 1]
     bare = sum(isinstance(row.arch, Cell) and row.arch.num_vertices == 2 for row in rows)
+    scale = mixed_scales(rows)
     if not groups and not bare:
-        return None
+        return scale
     found = []
     if bare:
         found.append(f"{bare} {'prunes' if bare == 1 else 'prune'} to the bare input→output cell (no operation)")
@@ -148,6 +149,36 @@ def shared_rows(rows: Sequence[Row]) -> str | None:
         f"of the {len(rows)} rows, {' and '.join(found)}. Rows with one architecture get one score but their own "
         "accuracies, so every proxy ties them and the correlations count them as separate architectures; "
         "for a fair comparison use a table with one row per distinct architecture"
+    ) + (f"; and {scale}" if scale else "")
+
+
+def mixed_scales(rows: Sequence[Row]) -> str | None:
+    """Rows whose accuracy is on the other scale than the rest (a fraction among percentages or the
+    reverse), or ``None``.
+
+    The table's scale is its median's (above 1: percentages). A row on the other side of 1 is flagged
+    when, rescaled by 100, it falls inside the range of the other rows (or up to 10 % above their best,
+    which it may be): 0.93 among 10–94 % reads as 93 %, and as 0.93 % it would dominate every rank
+    correlation. A diverged network's accuracy below 1 % (ImageNet16-120's chance level is 0.83 %)
+    stays unflagged unless it matches the table's range.
+    """
+    if len(rows) < 3:
+        return None
+    values = sorted(row.accuracy for row in rows)
+    percent = values[len(values) // 2] > 1
+    usual = [v for v in values if (v > 1) == percent]
+    low, high = usual[0], usual[-1]
+    factor, top = (100, 100) if percent else (0.01, 1)
+    odd = [
+        row for row in rows if (row.accuracy > 1) != percent and low <= row.accuracy * factor <= min(top, high * 1.1)
+    ]
+    if not odd:
+        return None
+    shown = ", ".join(f"index {row.index}: {row.accuracy:g}" for row in odd[:5])
+    return (
+        f"{len(odd)} of the {len(rows)} rows look like {'fractions' if percent else 'percentages'} among "
+        f"{'percentages' if percent else 'fractions'} from {low:g} to {high:g} ({shown}); one scale per table, "
+        "or those rows dominate the correlations"
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..bench.executors import MAX_TIME_LIMIT
 from ..bench.images import NORMALIZATIONS
 from ..bench.tables import ACCURACY_COLUMNS
 from ..errors import NearError
@@ -148,7 +149,7 @@ def _proxy_list(ctx: click.Context, param: click.Parameter, value: str) -> list[
 )
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=0, min_open=True, max=MAX_TIME_LIMIT),  # inf or 1e300 would overflow the waits
     default=None,
     metavar="SECONDS",
     help="Stop an architecture after this long and record it as failed (processes and ray). Default: none.",

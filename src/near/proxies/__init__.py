@@ -18,7 +18,8 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from ..errors import InsufficientSamplesError, OptionError, ProxyError, ProxyNotApplicableError
+from ..errors import ModelError, NearError, OptionError, ProxyError, ProxyNotApplicableError
+from ..options import check_seed
 from ..rng import isolated_rng
 from . import basic, gradient, jacobian, meco, patterns, zen  # noqa: F401  (each registers its proxies)
 from ._registry import REGISTRY, ProxyContext, ProxyInfo, ProxyScore, info
@@ -55,8 +56,14 @@ def compute_many(
     several of them need (e.g. one loss gradient for grad_norm, snip and plain).
 
     Each proxy's value is the same as from :func:`compute` with the same seed, whatever else is
-    computed beside it. ``on_error="nan"`` turns a :class:`ProxyNotApplicableError` into a NaN whose
-    ``.reason`` is the error message, so that one proxy that cannot apply does not lose the others.
+    computed beside it. The inputs are checked as :func:`near.score` checks them (numeric, dense,
+    finite; a nested list of numbers is one array), the labels where a proxy uses them (integer class
+    indices of shape (N,), or float class probabilities (N, C)); an error of the model while a proxy
+    runs is a :class:`ModelError` naming the proxy. ``on_error="raise"`` raises the first error (bad
+    inputs before any proxy runs); ``on_error="nan"`` gives each proxy that cannot be computed (it
+    does not apply, the data it reads are refused, the model fails on them) a NaN whose ``.reason``
+    is the error message, and computes every other one. Option errors always raise, and so does running
+    out of memory (which another try may not).
     ``.seconds`` of each value is the time it took (shared work counts for the first proxy using it).
     """
     names = list(names)
@@ -77,34 +84,58 @@ def compute_many(
                 raise OptionError(f"{name}: {key} must be True or False; got {value!r}")
     if unknown_names := set(options) - set(names):
         raise ProxyError(f"options given for proxies not computed: {', '.join(sorted(unknown_names))}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ProxyError(f"seed must be a non-negative integer; got {seed!r}")
+    seed = check_seed(seed)
     context = ProxyContext(model, inputs, targets, device=device, seed=seed)
+    if on_error == "raise":  # fail before any work, as near.score does
+        if context.input_error is not None:
+            raise context.input_error
+        if context.labelled and any(REGISTRY[name].needs_labels for name in names):
+            context.batches  # noqa: B018  (checks the labels)
     results = {}
     for name in names:
         start = time.perf_counter()
         try:
-            try:
-                with torch.inference_mode(False), isolated_rng(seed):  # gradient proxies work under a caller's no-grad
-                    value = REGISTRY[name].function(context, **options.get(name, {}))
-            except Exception as error:
-                if _batchnorm_single_value(error):
-                    raise ProxyNotApplicableError(
-                        f"{name}: the copy runs in train mode (BatchNorm with batch statistics, as the "
-                        "references) and a BatchNorm layer sees a single value per channel on these inputs "
-                        "(one sample, or a 1x1 feature map); give more samples (and a larger batch_size= where the "
-                        "proxy has one) or larger inputs"
-                    ) from error
-                raise
-        except (ProxyNotApplicableError, InsufficientSamplesError) as error:
+            value = _run(name, context, options.get(name, {}))
+        except (OptionError, ProxyError):
+            raise
+        except NearError as error:
             if on_error == "raise":
                 raise
-            value = ProxyScore(math.nan, f"{name} does not apply: {error}")
+            why = "does not apply" if isinstance(error, ProxyNotApplicableError) else "could not be computed"
+            value = ProxyScore(math.nan, f"{name} {why}: {error}")
         if not isinstance(value, ProxyScore):
             value = ProxyScore(float(value), f"{name} gave {float(value)} on this network")
         value.seconds = time.perf_counter() - start
         results[name] = value
     return results
+
+
+_OUT_OF_MEMORY: tuple[type[BaseException], ...] = (MemoryError, getattr(torch, "OutOfMemoryError", MemoryError))
+
+
+def _run(name: str, context: ProxyContext, options: dict) -> float:
+    """One proxy's value; an error that is not ``near``'s own (the model's, torch's) becomes a named one."""
+    try:
+        with torch.inference_mode(False), isolated_rng(context.seed):  # gradient proxies work under a caller's no-grad
+            return REGISTRY[name].function(context, **options)
+    except ModelError as error:
+        if str(error).startswith(f"{name}:"):
+            raise
+        raise ModelError(f"{name}: {error}") from error
+    except (NearError, *_OUT_OF_MEMORY):  # memory may be there on another try: a failure, not the model's answer
+        raise
+    except Exception as error:
+        if _batchnorm_single_value(error):
+            raise ProxyNotApplicableError(
+                f"{name}: the copy runs in train mode (BatchNorm with batch statistics, as the "
+                "references) and a BatchNorm layer sees a single value per channel on these inputs "
+                "(one sample, or a 1x1 feature map); give more samples (and a larger batch_size= where the "
+                "proxy has one) or larger inputs"
+            ) from error
+        raise ModelError(
+            f"{name}: running the model failed with {type(error).__name__}: {error}. Check that the inputs fit "
+            "the model (sample shape, channels, dtype, device) and that the model runs on them"
+        ) from error
 
 
 def _batchnorm_single_value(error: BaseException | None) -> bool:

@@ -5,6 +5,7 @@ and hooks that are always removed."""
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterable, Iterator
 
 import torch
@@ -21,6 +22,12 @@ def check_positive(name: str, option: str, value, *, allow_none: bool = False) -
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         extra = " or None" if allow_none else ""
         raise OptionError(f"{name}: {option} must be a positive integer{extra}; got {value!r}")
+
+
+def check_positive_number(name: str, option: str, value, *, why: str = "") -> None:
+    """Raise an :class:`OptionError` unless ``value`` is a finite number above 0 (``why``: what it means)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+        raise OptionError(f"{name}: {option}{why} must be a finite positive number; got {value!r}")
 
 
 def first_samples(ctx: ProxyContext, name: str, batch_size: int | None, *, minimum: int = 1) -> torch.Tensor:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InputError, ProxyError, ProxyNotApplicableError
+from ..errors import InputError, ModelError, ProxyError, ProxyNotApplicableError
+from ..inputs import _as_tensor as as_tensor
+from ..inputs import _holds_numbers as holds_numbers
+from ..inputs import _nested_rows as nested_rows
 
 
 class ProxyScore(float):
@@ -96,71 +100,159 @@ def info(name: str) -> ProxyInfo:
     return REGISTRY[name]
 
 
-def _tensor(value, what: str) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(value))
-    raise InputError(f"{what} must be a tensor or NumPy array; got {type(value).__name__}")
+def as_batches(inputs, targets) -> list[tuple[object, object]]:
+    """``inputs`` as a list of ``(x, y or None)`` batches, as given (:func:`check_inputs` reads them).
 
-
-def as_batches(inputs, targets) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
-    """``inputs`` as a list of ``(x, y or None)`` batches.
-
-    A tensor or array is one batch; an ``(x, y)`` tuple is one labelled batch; a list (or a
+    A tensor or array is one batch, and so is a nested Python list of numbers (read as an array, as
+    :func:`near.score` reads it); an ``(x, y)`` tuple is one labelled batch; any other list (or a
     ``DataLoader``, or any iterable) is several batches, each a tensor or an ``(x, y)`` pair.
     ``targets`` labels a single batch given as a tensor.
     """
+    if isinstance(inputs, list) and holds_numbers(inputs):
+        inputs = nested_rows(inputs)
     if isinstance(inputs, (torch.Tensor, np.ndarray)):
         batches = [(inputs, targets)]
     elif isinstance(inputs, tuple):
         if targets is not None:
             raise InputError("labels were given twice: in the (x, y) tuple and as targets=; give them once")
+        if not inputs:
+            raise InputError("got an empty tuple where an (x, y) batch was expected")
         batches = [(inputs[0], inputs[1] if len(inputs) > 1 else None)]
     else:
         if targets is not None:
             raise InputError("targets= labels a single batch; with several batches give (x, y) pairs instead")
-        try:
-            items = list(inputs)
-        except TypeError:
+        if isinstance(inputs, (str, bytes, dict)):
+            items = None
+        else:
+            try:
+                items = list(inputs)
+            except TypeError:
+                items = None
+        if items is None:
             raise InputError(
                 f"inputs must be a tensor, an (x, y) tuple or an iterable of batches; got {type(inputs).__name__}"
             ) from None
-        batches = [(item[0], item[1] if len(item) > 1 else None) if isinstance(item, (tuple, list)) else (item, None)
-                   for item in items]
+        batches = [(item[0], item[1] if len(item) > 1 else None) if isinstance(item, (tuple, list)) and item
+                   else (item, None) for item in items]
     if not batches:
         raise InputError("inputs hold no batch; give at least one batch of samples")
-    result = []
     for x, y in batches:
-        x = _tensor(x, "inputs")
+        if y is not None and _length(y) != _length(x):
+            raise InputError(
+                f"a batch has {_length(x)} samples but {_length(y)} labels; give one label per sample"
+            )
+    return batches
+
+
+def _length(value) -> int | None:
+    """The length of the first axis, where there is one."""
+    try:
+        return len(value)
+    except TypeError:
+        return None
+
+
+def check_inputs(batches: list[tuple[object, object]]) -> list[torch.Tensor]:
+    """The inputs of every batch as dense, real, finite tensors with a sample axis and one sample shape —
+    :func:`near.score`'s own check (:func:`near.inputs._as_tensor`), so both read the same inputs alike."""
+    xs = []
+    for x, _ in batches:
+        x = as_tensor(x, "the inputs")
         if x.ndim < 2 or len(x) == 0:
             raise InputError(f"a batch needs a sample axis and at least one sample; got shape {tuple(x.shape)}")
-        if y is not None:
-            y = _tensor(y, "targets")
-            if len(y) != len(x):
-                raise InputError(f"a batch has {len(x)} samples but {len(y)} labels; give one label per sample")
-        result.append((x, y))
-    return result
+        xs.append(x)
+    shapes = {tuple(x.shape[1:]) for x in xs}
+    if len(shapes) > 1:
+        raise InputError(f"the batches hold samples of different shapes {sorted(shapes)[:4]}; give one sample shape")
+    return xs
+
+
+def check_labels(batches: list[tuple[object, object]]) -> list[torch.Tensor]:
+    """Every batch's labels as class indices (int64, shape (N,)) or class-probability rows (float, (N, C≥2)).
+
+    Non-integer class indices are refused rather than truncated: 2.9 read as class 2 would give a
+    plausible, wrong value.
+    """
+    ys = []
+    for _, y in batches:
+        y = as_tensor(y, "the labels")
+        if y.ndim == 1:
+            if y.is_floating_point():
+                if not torch.equal(y, y.round()):
+                    bad = y[y != y.round()][:3].tolist()
+                    raise InputError(
+                        f"the labels must be integer class indices; got non-integer values such as {bad}: "
+                        "pass class indices (y.long() only if the values are meant to be whole)"
+                    )
+            y = y.long()
+        elif y.ndim == 2 and y.shape[1] >= 2 and y.is_floating_point():
+            pass  # class probabilities (or one-hot rows), one row per sample
+        else:
+            hint = ": pass y.squeeze(1)" if y.ndim == 2 and y.shape[1] == 1 else ""
+            raise InputError(
+                f"the labels must have shape (N,) (class indices) or (N, C) (float class probabilities); got "
+                f"shape {tuple(y.shape)} and dtype {y.dtype}{hint}"
+            )
+        ys.append(y)
+    if len({y.ndim for y in ys}) > 1:
+        raise InputError("some batches are labelled with class indices and others with probabilities; give one kind")
+    return ys
 
 
 class ProxyContext:
-    """What a proxy function works with: copies of the model, the data, a seed, and shared results."""
+    """What a proxy function works with: copies of the model, the data, a seed, and shared results.
+
+    The inputs are checked here, once (:func:`check_inputs`), and the labels on first use
+    (:func:`check_labels`); a failed check is raised by every use of the data, so a proxy that reads
+    only the model (``params``) can still be computed beside proxies that cannot.
+    """
 
     def __init__(self, model: nn.Module, inputs, targets=None, *, device=None, seed: int = 0) -> None:
         if not isinstance(model, nn.Module):
             raise InputError(f"model must be an nn.Module; got {type(model).__name__}")
         self.model = model  # the caller's: read, never changed
-        self.batches = as_batches(inputs, targets)
+        self._given = as_batches(inputs, targets)
         self.device = torch.device(device) if device is not None else _device_of(model)
         self.seed = seed
         self._memo: dict[Any, Any] = {}
+        self.input_error: InputError | None = None
+        try:
+            self._xs = check_inputs(self._given)
+        except InputError as error:
+            self.input_error = error
+
+    def _inputs(self) -> list[torch.Tensor]:
+        if self.input_error is not None:
+            raise InputError(str(self.input_error))
+        return self._xs
+
+    @property
+    def labelled(self) -> bool:
+        """Whether every batch carries labels."""
+        return all(y is not None for _, y in self._given)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """The shape of one sample (for proxies that feed inputs of their own)."""
+        return tuple(self._inputs()[0].shape[1:])
+
+    @property
+    def batches(self) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        """The checked batches as given (inputs, labels or ``None``), on the caller's device."""
+        xs = self._inputs()
+        ys = self._checked_labels() if self.labelled else [None] * len(xs)
+        return list(zip(xs, ys))
+
+    def _checked_labels(self) -> list[torch.Tensor]:
+        return self.shared("checked labels", lambda: check_labels(self._given))
 
     @property
     def x(self) -> torch.Tensor:
         """All samples as one batch on the device; integer inputs (uint8 images) become the default float type."""
+        xs = self._inputs()
 
         def join() -> torch.Tensor:
-            x = torch.cat([x for x, _ in self.batches]).to(self.device)
+            x = torch.cat(xs).to(self.device)
             return x if x.is_floating_point() else x.to(torch.get_default_dtype())
 
         return self.shared("x", join)
@@ -168,9 +260,9 @@ class ProxyContext:
     @property
     def y(self) -> torch.Tensor | None:
         """All labels as one batch on the device, or ``None`` when any batch is unlabelled."""
-        if any(y is None for _, y in self.batches):
+        if not self.labelled:
             return None
-        return self.shared("y", lambda: torch.cat([y for _, y in self.batches]).to(self.device))
+        return self.shared("y", lambda: torch.cat(self._checked_labels()).to(self.device))
 
     def labels(self, proxy_name: str) -> torch.Tensor:
         """The labels, or a :class:`ProxyNotApplicableError` saying the proxy needs them."""
@@ -182,8 +274,13 @@ class ProxyContext:
 
     def copy(self, train: bool = True) -> nn.Module:
         """A private deep copy of the caller's model on the device, in train (default) or eval mode."""
-        model = copy.deepcopy(self.model).to(self.device)
-        return model.train(train)
+        if any(t.is_meta for t in itertools.chain(self.model.parameters(), self.model.buffers())):
+            raise ModelError("the model's parameters are on the meta device (no values); materialise it first")
+        try:
+            model = copy.deepcopy(self.model)
+        except Exception as error:
+            raise ModelError(f"could not copy the model to run it safely ({type(error).__name__}: {error})") from error
+        return model.to(self.device).train(train)
 
     def shared(self, key, compute: Callable[[], Any]) -> Any:
         """``compute()``'s result, computed once per context and shared by every proxy asking for ``key``."""

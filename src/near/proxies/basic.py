@@ -6,6 +6,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..errors import NonFiniteActivationError, NoScorableLayerError, OptionError, ProxyNotApplicableError
+from ._common import model_input
 from ._registry import ProxyContext, ProxyScore, logits_of, proxy, weighted_layers
 
 
@@ -30,7 +31,7 @@ def flops(ctx: ProxyContext) -> float:
     model = ctx.copy(train=False)
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
-        logits_of(model(ctx.x[:1]))
+        logits_of(model(model_input(model, ctx.x[:1])))
     return float(counter.get_total_flops())
 
 
@@ -39,9 +40,16 @@ def l2_norm(ctx: ProxyContext) -> float:
     """Σ over Conv/Linear layers of the Frobenius norm of the weight (the current weights; no data used).
 
     Same sign as NASLib's ``l2_norm`` (a larger norm = predicted better); it has no paper of its own.
+    A model without Conv/Linear layers raises ProxyNotApplicableError rather than a silent 0.
     """
+    layers = weighted_layers(ctx.model)
+    if not layers:
+        raise ProxyNotApplicableError(
+            "l2_norm sums the weight norms of Conv/Linear layers and the model has none (its value would be 0 "
+            "whatever the model)"
+        )
     with torch.no_grad():
-        return float(sum(layer.weight.norm().item() for layer in weighted_layers(ctx.model)))
+        return float(sum(layer.weight.norm().item() for layer in layers))
 
 
 @proxy(

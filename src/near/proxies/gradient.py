@@ -323,7 +323,7 @@ def synflow(ctx: ProxyContext, *, batchnorm: bool = False) -> float:
             if tensor.is_floating_point():
                 tensor.abs_()
     weights = [layer.weight for layer in _scored_layers(model, "synflow")]
-    ones = torch.ones((1, *ctx.batches[0][0].shape[1:]), dtype=torch.float64, device=ctx.device)
+    ones = torch.ones((1, *ctx.sample_shape), dtype=torch.float64, device=ctx.device)
     try:
         output = logits_of(model(ones)).sum()
     except ValueError as error:

@@ -8,6 +8,7 @@ import random
 import torch
 
 from ..errors import InputError, OptionError, ProxyNotApplicableError
+from ..inputs import _all_finite
 from ._common import check_positive, first_samples, first_tensor, hooks, model_input
 from ._registry import ProxyContext, ProxyScore, proxy
 
@@ -25,7 +26,7 @@ def _inputs(ctx: ProxyContext, name: str, batch_size: int | None, random_input: 
     if not random_input:
         return first_samples(ctx, name, batch_size)
     check_positive(name, "batch_size", batch_size, allow_none=True)
-    shape = tuple(ctx.batches[0][0].shape[1:])
+    shape = ctx.sample_shape
     if len(shape) != 3:
         raise InputError(
             f"{name}: random_input=True feeds N(0,1) images of shape (C, {FORESIGHT_SIZE}, {FORESIGHT_SIZE}) "
@@ -67,6 +68,7 @@ def _meco(
     x = _inputs(ctx, name, batch_size, random_input)
     model = ctx.copy(train=True)
     terms: list[torch.Tensor] = []
+    broken: list[str] = []  # modules whose output held NaN or inf
     spatial = False
 
     def collect(module, args, output):
@@ -74,6 +76,9 @@ def _meco(
         tensor = first_tensor(output)
         if tensor is None or tensor.ndim < 2 or not tensor.is_floating_point() or tensor.numel() == 0:
             return  # a per-sample scalar (or an index tensor) has no channels to correlate
+        if not _all_finite(tensor):  # corrcoef's NaN → 0 is for constant channels; NaN activations would give 0 too
+            broken.append(module.__class__.__name__)
+            return
         if correlate == "positions":
             features = tensor[0].detach().reshape(tensor.shape[1], -1)  # the first sample: (C, H·W)
         else:
@@ -84,6 +89,11 @@ def _meco(
 
     with hooks(list(model.modules()), collect):
         model(model_input(model, x))  # a BatchNorm seeing one value per channel: compute_many names it
+    if broken:
+        return ProxyScore(
+            math.nan, f"{name}: a {broken[0]} module output NaN or infinite values (the weights, or an overflow); "
+            "its channel correlations are undefined, and counting them 0 would give a plausible, wrong score"
+        )
     if not spatial:
         if correlate == "samples":
             raise ProxyNotApplicableError(

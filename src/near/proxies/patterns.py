@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import OptionError, ProxyNotApplicableError
-from ._common import check_positive, first_samples, gaussian_init_, model_input
+from ._common import check_positive, check_positive_number, first_samples, gaussian_init_, model_input
 from ._common import hooks as module_hooks  # nwot's option is called ``hooks``
 from ._registry import ProxyContext, ProxyScore, proxy
 
@@ -275,16 +275,15 @@ def reg_swap(
     keeps e^{-1} of its SWAP. Set ``mu`` to the size you want to favour in your space. Same sign as
     the paper.
     """
-    for option, value in (("mu", mu), ("sigma", sigma)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise OptionError(f"reg_swap: {option} must be a number; got {value!r}")
-    if not (sigma if sigma is not None else float(mu) ** 2) > 0:
-        default = f" (sigma=None means mu², and mu={mu!r})" if sigma is None else ""
-        raise OptionError(f"reg_swap: sigma must be positive; got {sigma!r}{default}: pass sigma > 0")
+    check_positive_number("reg_swap", "mu", mu, why=" (the favoured size, in K-params)")
+    if sigma is not None:
+        check_positive_number("reg_swap", "sigma", sigma, why=" (None means mu²)")
+    if sigma is None and not math.isfinite(float(mu) * float(mu)):
+        raise OptionError(f"reg_swap: sigma=None means mu², which overflows for mu={mu!r}: pass sigma")
     if sigma is None:
-        sigma = float(mu) ** 2
+        sigma = float(mu) * float(mu)
     value = _swap(ctx, "reg_swap", batch_size, repeats, reinit, conv_only)
     if math.isnan(value):
         return value
     theta = sum(p.numel() for name, p in ctx.model.named_parameters() if "auxiliary" not in name) / 1e3
-    return float(value) * math.exp(-((theta - mu) ** 2) / sigma)
+    return float(value) * math.exp(-((theta - mu) * (theta - mu)) / sigma)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import OptionError, ProxyNotApplicableError
-from ._common import check_positive, gaussian_init_, hooks, model_dtype, model_input
+from ._common import check_positive, check_positive_number, gaussian_init_, hooks, model_dtype, model_input
 from ._registry import ProxyContext, ProxyScore, proxy
 
 #: ZenNAS's CIFAR search setting: batch 64, repeat 1, mixup γ = 1e-2.
@@ -93,12 +93,11 @@ def zen(
     """
     check_positive("zen", "batch_size", batch_size)
     check_positive("zen", "repeats", repeats)
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not gamma > 0:
-        raise OptionError(f"zen: gamma must be a positive number; got {gamma!r}")
+    check_positive_number("zen", "gamma", gamma)
     _feature_modules(ctx.model, features)  # validates before any work
     model = ctx.copy(train=True)
     dtype = model_dtype(model)
-    shape = (batch_size, *ctx.batches[0][0].shape[1:])
+    shape = (batch_size, *ctx.sample_shape)
     captured: list[torch.Tensor] = []
 
     def capture(module, args):
