@@ -72,6 +72,8 @@ def main() -> None:
     parser.add_argument("--archs", type=int, default=400)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--queries", type=int, default=10)
+    parser.add_argument("--predictor", default="gbt", choices=["gbt", "ridge"], help="few-shot query chooser")
+    parser.add_argument("--modes", default="free,few", help="training-free and/or few-shot searches")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
@@ -86,12 +88,18 @@ def main() -> None:
         valid = {row["arch_str"]: float(row["val_accuracy"]) for row in csv.DictReader(handle)}
     best_valid = max(valid[c] for c in cells)
     space = StoredNB201(cells)
-    summary: dict[str, list[float]] = {"free": [], "few": []}
+    modes = args.modes.split(",")
+    summary: dict[str, list[float]] = {mode: [] for mode in modes}
     optimum_hits = 0
     for seed in range(args.seeds):
-        for mode in ("free", "few"):
+        for mode in modes:
             extra = (
-                {"table": args.valid_table, "query_column": "val_accuracy", "queries": args.queries}
+                {
+                    "table": args.valid_table,
+                    "query_column": "val_accuracy",
+                    "queries": args.queries,
+                    "predictor": args.predictor,
+                }
                 if mode == "few"
                 else {}
             )
@@ -111,7 +119,9 @@ def main() -> None:
         for mode, v in summary.items()
     }
     report["cells_in_store"] = len(cells)
-    report["few"]["store_valid_optimum_queried"] = optimum_hits
+    if "few" in report:
+        report["few"]["store_valid_optimum_queried"] = optimum_hits
+        report["few"]["predictor"] = args.predictor
     report["store_best_test"] = max(float(r["test_accuracy"]) for r in csv.DictReader(open(args.test_table))
                                     if r["arch_str"] in space.known)  # fmt: skip
     print(json.dumps(report, indent=2))

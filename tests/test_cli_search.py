@@ -34,12 +34,25 @@ def test_json_is_the_api_result(images, tmp_path):
     assert json.loads((tmp_path / "cli" / "best.json").read_text()) == api.best
 
 
+def test_weighted_combine_is_an_ensemble_of_the_proxies(images, tmp_path):
+    # a weighted sum of one proxy's ranks orders as the proxy does: the same search, the fitness a rank in (0, 1]
+    args = [SPACE, "-i", str(images), "-p", "params", "--max-archs", "60", "--json"]
+    plain = CliRunner().invoke(main, ["search", *args, "-o", str(tmp_path / "plain")])
+    weighted = CliRunner().invoke(main, ["search", *args, "--combine", "2*params", "-o", str(tmp_path / "w")])
+    assert weighted.exit_code == 0, weighted.output
+    plain_best, weighted_best = json.loads(plain.stdout)["best"], json.loads(weighted.stdout)["best"]
+    assert [e["arch"] for e in weighted_best] == [e["arch"] for e in plain_best]
+    assert weighted_best[0]["fitness"] == 2.0  # 2 × the top normalised rank, 1
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
         (["--budget", "0"], "--budget must be a positive number of seconds, got 0.0"),
         (["--max-archs", "5", "--queries", "3"], "--queries and --query-column need --table"),
         (["--max-archs", "5", "--proxies", "nope"], "unknown proxy"),  # the last --proxies counts
+        (["--max-archs", "5", "--combine", "near+params"], "names near, params but the search scores params"),
+        (["--max-archs", "5", "--combine", "median"], "unknown combination 'median'"),
     ],
 )
 def test_bad_input_is_a_message(images, tmp_path, extra, message):

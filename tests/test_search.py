@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import json
 import math
 import os
@@ -14,12 +15,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import near.search as ns
+from near import ensemble
 from near.errors import ArchitectureError, DataError, OptionError
+from near.search.fewshot import _Features, _predicted_best
 from near.search.fitness import Archive
 from near.search.spaces import MLPSpace, NATSSSSSpace, NB101Space, NB201Space, TableSubspace, within_table
 
@@ -164,20 +168,71 @@ def test_few_shot_table_queries_only_the_column(images, tmp_path):
     assert top["truth"] == -top["accuracy"]
 
 
-def test_archive_rank_combinations_by_hand():
-    archive = Archive(["a", "b"], "mean-rank")
-    for key, a, b in (("x", 1.0, 30.0), ("y", 2.0, 10.0), ("z", 3.0, math.nan)):
-        archive.add(key, {"a": a, "b": b})
-    # ranks a: x1 y2 z3; b: y1 x2 z0 (NaN below all); divided by n = 3
-    assert archive.fitness("x") == pytest.approx((1 / 3 + 2 / 3) / 2)
-    assert archive.fitness("z") == pytest.approx((3 / 3 + 0) / 2)
-    assert archive.best() == ["x", "y", "z"]
-    logs = Archive(["a", "b"], "log-rank")
-    for key in ("x", "y", "z"):
-        logs.add(key, archive.values[key])
-    assert logs.fitness("y") == pytest.approx((math.log(2 / 3) + math.log(1 / 3)) / 2)
-    assert logs.fitness("z") == -math.inf
-    assert Archive(["a"]).fitness is not None
+def test_few_shot_predictor_recovers_a_planted_signal_from_encode():
+    # 60 networks, an uninformative proxy; the "accuracy" is the second layer's width, i.e. encode()[1]
+    space, rng = ns.load_space(SPACE), random.Random(0)
+    archive, archs = Archive(["params"]), {}
+    while len(archs) < 60:
+        arch = space.sample(rng)
+        if (key := space.key(arch)) not in archs:
+            archs[key] = arch
+            archive.add(key, {"params": rng.random()})
+    search = SimpleNamespace(archive=archive, space=space, archs=archs)
+    accuracy = {key: float(arch[1]) for key, arch in archs.items()}
+    keys = list(archs)
+    for answered in (5, 9):  # among the first answers no second layer is 64 wide; the candidates hold several
+        assert max(archs[key][1] for key in keys[:answered]) < 64
+        pick = _predicted_best(_Features(search, "gbt"), keys[:answered], accuracy, keys[answered:], seed=0)
+        assert archs[pick][1] == 64
+
+
+def test_few_shot_predictors_share_the_warm_start(images, tmp_path):
+    table = tmp_path / "table.csv"
+    with table.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["arch_str", "val_accuracy"])
+        for arch in itertools.product((2, 4, 8, 16, 32, 64), repeat=4):
+            writer.writerow(["-".join(map(str, arch)), arch[1] - arch[0]])  # params alone points the wrong way
+    found = {}
+    for predictor in ns.PREDICTORS:
+        out = tmp_path / predictor
+        run(images, out, max_archs=40, table=table, query_column="val_accuracy", queries=8, predictor=predictor)
+        found[predictor] = [row["best_queried"] for row in csv.DictReader((out / "trajectory.csv").open())]
+        assert json.loads((out / "run.json").read_text())["predictor"] == predictor
+    # the first three queries are the zero-cost top three, whoever predicts the rest
+    assert found["gbt"][40:43] == found["ridge"][40:43]
+    with pytest.raises(OptionError, match="unknown few-shot predictor 'forest'; expected one of gbt, ridge"):
+        run(images, tmp_path / "bad", max_archs=5, table=table, query_column="val_accuracy", queries=2,
+            predictor="forest")  # fmt: skip
+
+
+def test_archive_fitness_is_near_ensemble_with_dead_networks_last():
+    rows = (("x", 1.0, 30.0), ("y", 2.0, 10.0), ("z", 3.0, math.nan), ("w", 0.5, 20.0))
+    archives = {how: Archive(["a", "b"], how) for how in ("mean-rank", "log-rank", "vote", "2*a+b")}
+    for archive in archives.values():
+        for key, a, b in rows:
+            archive.add(key, {"a": a, "b": b})
+    # ranks among the scored (z has no b): a: w 1/4 x 2/4 y 3/4 z 4/4; b: y 1/3 w 2/3 x 3/3
+    mean = archives["mean-rank"]
+    assert mean.fitness("x") == pytest.approx((2 / 4 + 1) / 2)
+    assert mean.fitness("y") == pytest.approx((3 / 4 + 1 / 3) / 2)
+    assert mean.fitness("z") == -math.inf  # best by a, but dead by b: never above a scored network
+    assert mean.best() == ["x", "y", "w", "z"]
+    assert archives["log-rank"].fitness("y") == pytest.approx(math.log(3 / 4) + math.log(1 / 3))
+    assert archives["2*a+b"].fitness("w") == pytest.approx(2 / 4 + 2 / 3)
+    # the running vote equals near.ensemble.vote over the complete rows: x beats w 2-0 and ties y 1-1, y ties w
+    vote = archives["vote"]
+    assert [vote.fitness(k) for k in "xyw"] == [1.5, 1.0, 0.5] and vote.fitness("z") == -math.inf
+    assert ensemble.vote({"a": [1.0, 2.0, 0.5], "b": [30.0, 10.0, 20.0]}).tolist() == [1.5, 1.0, 0.5]
+    assert Archive(["a"]).fixed and not Archive(["a"], "3*a").fixed
+
+
+def test_archive_refuses_a_combination_it_cannot_make():
+    with pytest.raises(OptionError, match="unknown combination 'median'"):
+        Archive(["a", "b"], "median")
+    with pytest.raises(OptionError, match="names near, params but the search scores near, synflow"):
+        Archive(["near", "synflow"], "near+params")
+    assert Archive(["a", "b"], "mean_rank").combine == "mean-rank"
 
 
 def test_benchmark_spaces_mutate_one_thing():

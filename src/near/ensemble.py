@@ -51,6 +51,7 @@ __all__ = [
     "parse_weights",
     "score_table",
     "vote",
+    "vote_points",
     "weighted",
 ]
 
@@ -180,9 +181,7 @@ def vote(
     chunk = max(1, _VOTE_ELEMENTS // max(1, n * matrix.shape[1]))
     for start in range(0, n, chunk):
         block = matrix[start : start + chunk]
-        with np.errstate(invalid="ignore"):
-            margin = np.nansum(np.sign(block[:, None, :] - matrix[None, :, :]), axis=2)  # NaN pair = abstain
-        points = (margin > 0) + 0.5 * (margin == 0)
+        points = vote_points(block, matrix)
         rows = np.arange(block.shape[0])
         points[rows, start + rows] = 0.0  # no architecture plays itself
         wins[start : start + block.shape[0]] = points.sum(axis=1)
@@ -193,6 +192,16 @@ def vote(
         full[~incomplete] = wins
         return full
     return wins
+
+
+def vote_points(block: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Points (1 win, ½ tied vote, 0 loss) that each row of ``block`` (b, p) earns against each row of ``matrix``
+    (n, p) in :func:`vote`'s majority vote; a NaN on either side of a pair abstains. Row i of the result plus
+    the transposed points of the reverse pairs make 1, so a search can add an architecture to a running vote
+    in O(n · p) (``near.search.fitness``)."""
+    with np.errstate(invalid="ignore"):
+        margin = np.nansum(np.sign(block[:, None, :] - matrix[None, :, :]), axis=2)  # NaN pair = abstain
+    return (margin > 0) + 0.5 * (margin == 0)
 
 
 Transform = Literal["rank", "zscore", "raw"]

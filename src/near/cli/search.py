@@ -28,8 +28,9 @@ __all__ = ["search_command"]
 @click.option("--strategy", type=click.Choice(list(STRATEGIES)), default="evolution", show_default=True)
 @click.option("--population", type=int, default=20, show_default=True, help="Evolution: population size.")
 @click.option("--sample-size", type=int, default=None, help="Evolution: tournament size. Default: min(5, population).")
-@click.option("--combine", type=click.Choice(COMBINATIONS), default="mean-rank", show_default=True,
-              help="How several proxies make one fitness.")  # fmt: skip
+@click.option("--combine", default="mean-rank", show_default=True, metavar="HOW",
+              help=f"How several proxies make one fitness (near.ensemble): {', '.join(COMBINATIONS)}, "
+              "or a weighted sum of the proxies' ranks like 2*near+params.")  # fmt: skip
 @click.option("--table", "-t", default=None, metavar="CSV", help="Few-shot: a table the search may query.")
 @click.option("--query-column", default=None, metavar="COL", help="Few-shot: the column it may query.")
 @click.option("--evaluate", default=None, metavar="FILE.py:FUNC", help="Few-shot: a function arch -> accuracy.")

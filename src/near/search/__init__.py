@@ -11,6 +11,7 @@ needs) and docs/search.md.
 
 from __future__ import annotations
 
+from .fewshot import PREDICTORS
 from .fitness import COMBINATIONS, Archive
 from .protocol import SearchSpace, check_space
 from .run import SearchResult, search
@@ -20,6 +21,7 @@ from .strategies import STRATEGIES, Budget
 __all__ = [
     "BUILT_IN",
     "COMBINATIONS",
+    "PREDICTORS",
     "STRATEGIES",
     "Archive",
     "Budget",

@@ -7,9 +7,10 @@ twice; an evaluation that raises or returns NaN/inf is stored as failed and the 
 
 :func:`choose_queries` spends the query budget on the archive of a zero-cost search: first the
 architectures the zero-cost fitness ranks highest (warm start), then, once three queries have answered, the
-one a ridge regression on the queried architectures predicts best (features: each proxy's rank in the
-archive and the space's ``encode`` where it has one), refitted after every query, over the archive and
-the freshly scored neighbours of the best-queried architecture.
+one :class:`near.predict.ProxyPredictor` fitted on the queried architectures predicts best (features: the
+proxies' scores and the space's ``encode`` where it has one), refitted after every query, over the archive and
+the freshly scored neighbours of the best-queried architecture. ``predictor="ridge"`` uses a ridge regression
+on the same information instead (the measured alternative; docs/search.md).
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ import numpy as np
 from ..errors import DataError, OptionError
 from .protocol import encode_of
 
-__all__ = ["FunctionOracle", "TableOracle", "choose_queries"]
+__all__ = ["PREDICTORS", "FunctionOracle", "TableOracle", "choose_queries"]
+
+#: Few-shot predictors: ``near.predict.ProxyPredictor`` (gradient-boosted trees on rank targets) or a ridge
+#: regression; see docs/search.md for the measurement that chose the default.
+PREDICTORS: tuple[str, ...] = ("gbt", "ridge")
 
 #: Successful queries needed before the predictor takes over from the zero-cost order.
 MIN_FIT = 3
@@ -118,7 +123,14 @@ class FunctionOracle:
 
 
 def choose_queries(
-    search, oracle, queries: int, store, neighbours: int = 10, on_query: Callable[[str, float], None] | None = None
+    search,
+    oracle,
+    queries: int,
+    store,
+    neighbours: int = 10,
+    on_query: Callable[[str, float], None] | None = None,
+    predictor: str = "gbt",
+    seed: int = 0,
 ) -> dict:
     """Spend ``queries`` queries on ``search``'s archive (see the module docstring); return key → accuracy
     (NaN for a failed query), in query order.
@@ -127,6 +139,9 @@ def choose_queries(
     with the proxies and join the candidates (a local search around what trained best; scores cost no query)."""
     from ..bench.store import StoredResult
 
+    if predictor not in PREDICTORS:
+        raise OptionError(f"unknown few-shot predictor {predictor!r}; expected one of {', '.join(PREDICTORS)}")
+    features = _Features(search, predictor)
     option_key = store.register(oracle.name, oracle.options)
     stored: Mapping[tuple[str, str], StoredResult] = store.fetch(0, {oracle.name: option_key})
     answered: dict[str, float] = {}
@@ -140,7 +155,7 @@ def choose_queries(
         left = [key for key in ranked if key not in answered and _queryable(oracle, key)]
         if not left:
             break
-        key = _predicted_best(search, good, answered, left) if len(good) >= MIN_FIT else left[0]
+        key = _predicted_best(features, good, answered, left, seed) if len(good) >= MIN_FIT else left[0]
         if (key, oracle.name) in stored:
             value = stored[key, oracle.name].value
         else:
@@ -164,19 +179,44 @@ def _queryable(oracle, key: str) -> bool:
     return not isinstance(oracle, TableOracle) or key in oracle
 
 
-def _features(search, key: str) -> list[float]:
-    archive, n = search.archive, len(search.archive)
-    ranks = [archive.rank(key, name) / n for name in archive.proxies]
-    return ranks + (encode_of(search.space, search.archs[key]) or [])
+class _Features:
+    """Predictor features of archive architectures: proxy columns, then the space's ``encode`` (cached by key).
+
+    ``"gbt"`` takes the proxies' values as they are (NaN = missing; trees split on order, so values and ranks
+    are the same to them); ``"ridge"`` their normalised ranks in the archive (:func:`near.ensemble.normalised_ranks`,
+    a missing score 0: below every rank)."""
+
+    def __init__(self, search, predictor: str) -> None:
+        self.search, self.predictor, self.codes = search, predictor, {}
+
+    def __call__(self, keys: list[str]) -> np.ndarray:
+        from ..ensemble import normalised_ranks
+
+        archive = self.search.archive
+        columns = np.column_stack(list(archive.table().values()))
+        if self.predictor == "ridge":
+            columns = np.nan_to_num(normalised_ranks(columns), nan=0.0)
+        rows = columns[[archive.index(key) for key in keys]]
+        for key in keys:
+            if key not in self.codes:
+                self.codes[key] = encode_of(self.search.space, self.search.archs[key]) or []
+        return np.hstack([rows, np.array([self.codes[key] for key in keys], dtype=float).reshape(len(keys), -1)])
 
 
-def _predicted_best(search, good: list[str], answered: Mapping[str, float], left: list[str]) -> str:
-    """The unqueried key a ridge regression fitted on the successful queries predicts best (ties: zero-cost order)."""
-    from sklearn.linear_model import Ridge
+def _predicted_best(
+    features: _Features, good: list[str], answered: Mapping[str, float], left: list[str], seed: int
+) -> str:
+    """The unqueried key the predictor, fitted on the successful queries, predicts best (ties: zero-cost order)."""
+    x, y = features(good), np.array([answered[key] for key in good])
+    candidates = features(left)
+    if features.predictor == "gbt":
+        from ..predict import ProxyPredictor
 
-    x = np.array([_features(search, key) for key in good])
-    y = np.array([answered[key] for key in good])
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-    model = Ridge(alpha=1.0).fit((x - mean) / scale, y)
-    predicted = model.predict((np.array([_features(search, key) for key in left]) - mean) / scale)
+        model = ProxyPredictor(random_state=seed).fit(x, y)
+        predicted = model.predict(candidates)
+    else:
+        from sklearn.linear_model import Ridge
+
+        mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+        predicted = Ridge(alpha=1.0).fit((x - mean) / scale, y).predict((candidates - mean) / scale)
     return left[int(np.argmax(predicted))]  # argmax: the first of equal predictions, i.e. the best-ranked one

@@ -33,8 +33,8 @@ from ..bench.lock import run_lock
 from ..bench.store import FILENAME, ResultStore
 from ..errors import DataError, OptionError
 from ..rng import isolated_rng
-from .fewshot import FunctionOracle, TableOracle, choose_queries
-from .fitness import Archive
+from .fewshot import PREDICTORS, FunctionOracle, TableOracle, choose_queries
+from .fitness import Archive, check_combine
 from .plots import plot_trajectory
 from .protocol import probe
 from .scorer import Scored, Scorer
@@ -92,6 +92,7 @@ def search(
     evaluate: str | None = None,
     queries: int | None = None,
     within: bool = False,
+    predictor: str = "gbt",
     truth_table: str | Path | None = None,
     truth_column: str = "test_accuracy",
     num_classes: int | None = None,
@@ -130,10 +131,16 @@ def search(
         ``"evolution"`` (regularised evolution) or ``"random"``; the evolution's population and tournament size
         (default: 5, or the population when smaller).
     combine
-        ``"mean-rank"`` or ``"log-rank"`` (:mod:`near.search.fitness`).
+        ``"mean-rank"``, ``"log-rank"``, ``"vote"`` or a weighted sum of the proxies such as ``"2*near+params"``:
+        the :mod:`near.ensemble` combination that makes the fitness (:mod:`near.search.fitness`; an architecture
+        missing any proxy's score ranks below all).
     table, query_column, evaluate, queries
         Few-shot mode: ``queries`` queries to ``table``'s ``query_column`` or to ``evaluate``
         (``path.py:function``, called with the architecture, returning its accuracy).
+    predictor
+        Few-shot: what picks each query after the warm start, refitted on the queried architectures —
+        ``"gbt"`` (:class:`near.predict.ProxyPredictor` on the proxy scores and the space's ``encode``) or
+        ``"ridge"`` (a ridge regression on the proxies' archive ranks and ``encode``); see docs/search.md.
     within
         Search only the architectures of ``table`` (:class:`~near.search.spaces.TableSubspace`): for a table
         that covers a small part of its space, as NB101's 500 rows.
@@ -157,6 +164,7 @@ def search(
     for label, value in (("seed", seed), ("score_seed", score_seed)):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
             raise OptionError(f"{label} must be an integer from 0 to 2**63 - 1, got {value!r}")
+    check_combine(combine, names)
     if strategy not in STRATEGIES:
         raise OptionError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
@@ -165,6 +173,8 @@ def search(
         sample_size = evolution_settings(population, sample_size)
     budget_ = Budget(max_archs=max_archs, seconds=budget)
     oracle_args = _check_few_shot(table, query_column, evaluate, queries)
+    if predictor not in PREDICTORS:
+        raise OptionError(f"unknown few-shot predictor {predictor!r}; expected one of {', '.join(PREDICTORS)}")
     if not isinstance(images, ImageSample):
         images = load_images(images, num_images=num_images, normalize=normalize)
     num_classes = _num_classes(num_classes, images)
@@ -213,7 +223,9 @@ def search(
             STRATEGIES[strategy](state)
         if not len(state.archive):
             raise OptionError("the budget ran out before a single architecture was scored; give a larger --budget")
-        answered = choose_queries(state, oracle, queries, store) if oracle is not None else {}
+        answered = (
+            choose_queries(state, oracle, queries, store, predictor=predictor, seed=seed) if oracle is not None else {}
+        )
     _final_fitness(state)
     best = _best(state, answered, truth, top)
     result = SearchResult(out_dir, best, state.trajectory, len(state.archive), scorer.computed, scorer.reused,
@@ -223,7 +235,8 @@ def search(
         "strategy": strategy, "population": population, "sample_size": sample_size, "seed": seed,
         "score_seed": score_seed, "budget": budget, "max_archs": max_archs, "num_classes": num_classes,
         "table": str(table) if table else None, "query_column": query_column, "evaluate": evaluate,
-        "queries": queries, "within_table": within, "truth_table": str(truth_table) if truth_table else None,
+        "queries": queries, "predictor": predictor, "within_table": within,
+        "truth_table": str(truth_table) if truth_table else None,
         "device": where,
         "started": started.isoformat(timespec="seconds"),
         "versions": {"near": __version__, "torch": torch.__version__, "python": platform.python_version(),

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from .. import spaces as benchmark_spaces
@@ -40,7 +41,25 @@ __all__ = [
 ]  # fmt: skip
 
 
-class NB201Space(SearchSpace):
+class _BenchmarkSpace(SearchSpace):
+    """What the benchmark adapters share: ``build``, ``key`` and ``encode`` of their :mod:`near.spaces` space
+    (``encode``: the features :mod:`near.predict` uses, so a few-shot search and a predictor see the same)."""
+
+    space: benchmark_spaces.Space
+
+    def build(self, arch: Any, num_classes: int = 10) -> nn.Module:
+        return self.space.build(arch, num_classes=num_classes)
+
+    def key(self, arch: Any) -> str:
+        return self.space.validate(arch)
+
+    def encode(self, arch: Any) -> np.ndarray:
+        """``near.spaces.get(name).encode(arch)``: NB201 one-hot op per edge (30), NATS-SSS the five widths,
+        NB101 padded adjacency (21) + one-hot interior ops (15)."""
+        return self.space.encode(arch)
+
+
+class NB201Space(_BenchmarkSpace):
     """NAS-Bench-201 cells as arch strings; mutation replaces one edge's operation by another."""
 
     name = "nb201"
@@ -63,18 +82,8 @@ class NB201Space(SearchSpace):
         ops[edge] = rng.choice([op for op in OPS if op != ops[edge]])
         return self._format(ops)
 
-    def build(self, arch: str, num_classes: int = 10) -> nn.Module:
-        return self.space.build(arch, num_classes=num_classes)
 
-    def key(self, arch: str) -> str:
-        return self.space.validate(arch)
-
-    def encode(self, arch: str) -> list[float]:
-        """One-hot operation of each edge (6 × 5)."""
-        return [float(op == candidate) for op in self.ops(arch) for candidate in OPS]
-
-
-class NATSSSSSpace(SearchSpace):
+class NATSSSSSpace(_BenchmarkSpace):
     """NATS-Bench size-space channel strings; mutation changes one layer's width to another candidate."""
 
     name = "nats-sss"
@@ -89,18 +98,8 @@ class NATSSSSSpace(SearchSpace):
         widths[layer] = rng.choice([w for w in CANDIDATES if w != widths[layer]])
         return ":".join(map(str, widths))
 
-    def build(self, arch: str, num_classes: int = 10) -> nn.Module:
-        return self.space.build(arch, num_classes=num_classes)
 
-    def key(self, arch: str) -> str:
-        return self.space.validate(arch)
-
-    def encode(self, arch: str) -> list[float]:
-        """Each layer's width as a fraction of the widest candidate."""
-        return [int(w) / CANDIDATES[-1] for w in self.space.validate(arch).split(":")]
-
-
-class NB101Space(SearchSpace):
+class NB101Space(_BenchmarkSpace):
     """NAS-Bench-101 cells (pruned :class:`~near.spaces.nb101.Cell`); keys are ``near bench``'s compact JSON."""
 
     name = "nb101"
@@ -142,25 +141,10 @@ class NB101Space(SearchSpace):
             if self.key(cell) != key:
                 return cell
 
-    def build(self, arch: Any, num_classes: int = 10) -> nn.Module:
-        return self.space.build(arch, num_classes=num_classes)
-
     def key(self, arch: Any) -> str:
         from ..bench.tables import arch_key
 
         return arch_key(self.space.validate(arch))
-
-    def encode(self, arch: Any) -> list[float]:
-        """The cell padded to 7 vertices: upper-triangular adjacency (21) and one-hot interior ops (5 × 3)."""
-        cell = self.space.validate(arch)
-        n = cell.num_vertices
-        order = list(range(n - 1)) + [MAX_VERTICES - 1]
-        matrix = [[0] * MAX_VERTICES for _ in range(MAX_VERTICES)]
-        for i, j in itertools.product(range(n), repeat=2):
-            matrix[order[i]][order[j]] = cell.matrix[i][j]
-        ops = list(cell.ops[1:-1]) + [""] * (MAX_VERTICES - n)
-        edges = [float(matrix[i][j]) for i in range(MAX_VERTICES) for j in range(i + 1, MAX_VERTICES)]
-        return edges + [float(op == candidate) for op in ops for candidate in NB101_OPS]
 
 
 class MLPSpace(SearchSpace):

@@ -100,8 +100,8 @@ class Search:
         return key
 
     def best_key(self) -> str:
-        """The best-scored key so far (one proxy: kept incrementally; several: ranks move, so recomputed)."""
-        if len(self.archive.proxies) > 1:
+        """The best-scored key so far (one proxy: kept incrementally; an ensemble: ranks move, so recomputed)."""
+        if not self.archive.fixed:
             return self.archive.best(1)[0]
         last = self.order[-1]
         if self._best is None or self.archive.fitness(last) > self._best[0]:
