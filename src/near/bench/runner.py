@@ -206,7 +206,7 @@ def run(
         warnings.warn(table_warning, TableWarning, stacklevel=2)
     if not isinstance(images, ImageSample):
         images = load_images(images, num_images=num_images, normalize=normalize)
-    num_classes = _num_classes(num_classes, images)
+    num_classes = resolve_num_classes(num_classes, images)
     if images.y is None and (labelled := [n for n in names if proxies.info(n).needs_labels]):
         raise DataError(
             f"{images.path} has no labels, but {', '.join(labelled)} need them; give labelled images (an .npz with "
@@ -217,16 +217,8 @@ def run(
         raise OptionError(f"retry_failed must be True or False, got {retry_failed!r}")
     pool = make_executor(executor, workers=workers, time_limit=time_limit, address=address)
     where = str(torch.device(device)) if device is not None else ("cuda" if torch.cuda.is_available() else "cpu")
-    out_dir = _prepare(Path(out_dir))
-    setup = {
-        "space": space.name,
-        "images_sha256": images.sha256,
-        "num_images": len(images),
-        "normalize": images.normalize,
-        "mean": list(images.mean),
-        "std": list(images.std),
-        "num_classes": num_classes,
-    }
+    out_dir = prepare_run_dir(Path(out_dir))
+    setup = store_setup(space.name, images, num_classes)
     config = {
         "space": space.name,
         "table": {
@@ -358,7 +350,7 @@ def resolve_proxies(names: Iterable[str] | str) -> list[str]:
     return names
 
 
-def _num_classes(num_classes: int | None, images: ImageSample) -> int:
+def resolve_num_classes(num_classes: int | None, images: ImageSample) -> int:
     if num_classes is None:
         if images.num_classes is None:
             raise DataError(f"{images.path} has no labels to count the classes; give num_classes (--num-classes)")
@@ -381,7 +373,21 @@ def _output_errors(out_dir: Path) -> Iterator[None]:
         ) from None
 
 
-def _prepare(out_dir: Path) -> Path:
+def store_setup(space: str, images: ImageSample, num_classes: int) -> dict[str, Any]:
+    """What a results store is keyed by besides (architecture, proxy, options, seed): stored scores are reused
+    only under the same setup, by ``near bench`` and ``near search`` alike."""
+    return {
+        "space": space,
+        "images_sha256": images.sha256,
+        "num_images": len(images),
+        "normalize": images.normalize,
+        "mean": list(images.mean),
+        "std": list(images.std),
+        "num_classes": num_classes,
+    }
+
+
+def prepare_run_dir(out_dir: Path) -> Path:
     if out_dir.exists() and not out_dir.is_dir():
         raise OptionError(f"--out {out_dir} is a file; give a directory (it is created when missing)")
     try:

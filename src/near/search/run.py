@@ -156,7 +156,7 @@ def search(
         Called after every newly scored architecture (tests use it to interrupt a search).
     """
     # near.bench.runner pulls in scipy (its outputs); imported here so that `near --help` stays quick
-    from ..bench.runner import _num_classes, _prepare, resolve_options, resolve_proxies
+    from ..bench.runner import prepare_run_dir, resolve_num_classes, resolve_options, resolve_proxies, store_setup
 
     started, clock = datetime.now(timezone.utc), time.perf_counter()
     names = resolve_proxies(proxy_names)
@@ -177,7 +177,7 @@ def search(
         raise OptionError(f"unknown few-shot predictor {predictor!r}; expected one of {', '.join(PREDICTORS)}")
     if not isinstance(images, ImageSample):
         images = load_images(images, num_images=num_images, normalize=normalize)
-    num_classes = _num_classes(num_classes, images)
+    num_classes = resolve_num_classes(num_classes, images)
     if images.y is None and (labelled := [name for name in names if proxies.info(name).needs_labels]):
         raise DataError(f"{images.path} has no labels, but {', '.join(labelled)} need them; give an .npz with 'labels'")
     space = load_space(space, input_shape=images.shape)
@@ -195,16 +195,8 @@ def search(
         oracle = FunctionOracle(evaluate)
     truth = TableOracle(truth_table, truth_column, space) if truth_table is not None else None
     where = str(torch.device(device)) if device is not None else ("cuda" if torch.cuda.is_available() else "cpu")
-    out_dir = _prepare(Path(out_dir))
-    setup = {
-        "space": space.name,
-        "images_sha256": images.sha256,
-        "num_images": len(images),
-        "normalize": images.normalize,
-        "mean": list(images.mean),
-        "std": list(images.std),
-        "num_classes": num_classes,
-    }
+    out_dir = prepare_run_dir(Path(out_dir))
+    setup = store_setup(space.name, images, num_classes)
     total = budget_.max_archs
     bar = tqdm(total=total, desc="near search", unit="arch", disable=not progress)
 
