@@ -29,7 +29,7 @@ def test_score_data_takes_an_idx_folder(tmp_path):
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", (np.arange(130) % 4).astype(np.uint8))
     result = invoke("score", "near.models:mlp", "--data", str(tmp_path), "--seed", "0")
     assert result.exit_code == 0, result.output
-    assert f"on {tmp_path} (130 samples of 1x6x5)" in result.output
+    assert f"on {tmp_path} (130 samples of 1x6x5, images normalised" in result.output  # 1 channel: its own statistics
 
 
 def test_bench_on_a_nats_directory_and_its_command_repeats_the_run(shared_data, tmp_path):
