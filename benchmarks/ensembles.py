@@ -24,7 +24,7 @@ from near import ensemble, metrics, spaces
 from near.predict import DEFAULT_KS, MIN_TEST, ProxyPredictor, features, learning_curve, split
 from near.proxy_sets import cheapest_within, forward_selection
 from near.report import load_run
-from near.report.ensembles import archs, curve_plot
+from near.report.ensembles import archs, curve_plot, curve_rows
 
 BACKENDS = [
     ("lightgbm", {"backend": "lightgbm"}),
@@ -125,21 +125,11 @@ def main() -> None:
         variants["proxies + encoding"] = X_pe
         variants["encoding"] = features(archs=rows_arch, space=space)[0]
     ks = [k for k in DEFAULT_KS if k <= n - MIN_TEST]
-    curves, rows = {}, []
+    curves = {}
     started = time.perf_counter()
     for name, X in variants.items():
         curves[name] = learning_curve(X, y, ks, args.seeds, ProxyPredictor(random_state=0))
-        for p in curves[name]:
-            rows.append(
-                [
-                    name,
-                    str(p.k),
-                    pm(p.spearman, p.spearman_std),
-                    pm(p.kendall, p.kendall_std),
-                    pm(p.top5, p.top5_std),
-                    f"{p.fit_seconds:.2f}",
-                ]
-            )
+    rows = curve_rows(curves)
     print(table(["features", "k", "Spearman ρ", "Kendall τ", "top-5%", "fit s"], rows))
     print(f"\n({time.perf_counter() - started:.0f} s for the whole curve)\n")
     if args.plot:

@@ -173,14 +173,21 @@ def check_fit(space: spaces.Space, arch, images: ImageSample, num_classes: int) 
                 f"{images.path} has labels up to {high}, more than the {num_classes} classes of the classifier; "
                 f"give --num-classes {high + 1} or more"
             )
+    check_forward(
+        space, arch, images, num_classes, hint="; its networks expect 32×32 images (16×16 for ImageNet16-120)"
+    )
+
+
+def check_forward(space, arch, images: ImageSample, num_classes: int, hint: str = "") -> None:
+    """One forward pass of ``arch`` (built under a fixed seed, eval mode) on two images: a
+    :class:`~near.errors.DataError` naming the images' shape when it fails (``hint`` says what would fit)."""
     with isolated_rng(0):
         model = space.build(arch, num_classes=num_classes).eval()
     try:
         with torch.no_grad():
             model(images.x[:2])
-    except RuntimeError as error:
+    except Exception as error:
         size = "×".join(map(str, images.shape))
         raise DataError(
-            f"{images.path}: images of {size} do not fit {space.name}: a forward pass fails ({error}); its "
-            "networks expect 32×32 images (16×16 for ImageNet16-120)"
+            f"{images.path}: images of {size} do not fit {space.name}: a forward pass fails ({error}){hint}"
         ) from None

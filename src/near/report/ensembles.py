@@ -82,6 +82,16 @@ def _cell(mean: float, std: float) -> str:
     return "—" if math.isnan(mean) else f"{mean:.3f} ± {std:.3f}"
 
 
+def curve_rows(curves: dict) -> list[list[str]]:
+    """One table row per (feature set, k): held-out ρ, τ and top-5 % as mean ± std, and the fit time."""
+    return [
+        [name, str(p.k), _cell(p.spearman, p.spearman_std), _cell(p.kendall, p.kendall_std), _cell(p.top5, p.top5_std),
+         f"{p.fit_seconds:.2f}"]
+        for name, points in curves.items()
+        for p in points
+    ]  # fmt: skip
+
+
 def curve_blocks(run: Run, level: int, image_prefix: str = "") -> list[Block]:
     """The learning-curve section: a table (mean ± std over seeds) and a plot of held-out Spearman ρ."""
     seeds = CURVE_SEEDS
@@ -104,19 +114,7 @@ def curve_blocks(run: Run, level: int, image_prefix: str = "") -> list[Block]:
             "(add --encoding; --encoding --no-proxies for the encoding alone)."
         )
     )
-    rows = []
-    for name, points in curves.items():
-        for p in points:
-            rows.append(
-                [
-                    name,
-                    str(p.k),
-                    _cell(p.spearman, p.spearman_std),
-                    _cell(p.kendall, p.kendall_std),
-                    _cell(p.top5, p.top5_std),
-                    f"{p.fit_seconds:.2f}",
-                ]
-            )
+    rows = curve_rows(curves)
     blocks.append(Table(["features", "k", "Spearman ρ", "Kendall τ", "top-5%", "fit s"], rows))
     blocks.append(
         Image(

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from .. import __version__, proxies
 from .._files import write_atomic
-from ..bench.images import ImageSample, check_fit, load_images
+from ..bench.images import ImageSample, check_fit, check_forward, load_images
 from ..bench.lock import run_lock
 from ..bench.store import FILENAME, ResultStore
 from ..errors import DataError, OptionError
@@ -262,16 +262,7 @@ def _check_images(space: Any, arch: Any, images: ImageSample, num_classes: int) 
     if hasattr(space, "space") and space.name in ("nb201", "nats-sss", "nb101"):
         check_fit(space.space, arch, images, num_classes)
         return
-    with isolated_rng(0):
-        model = space.build(arch, num_classes=num_classes).eval()
-    try:
-        with torch.no_grad():
-            model(images.x[:2])
-    except Exception as error:
-        shape = "×".join(map(str, images.shape))
-        raise DataError(
-            f"{images.path}: images of {shape} do not fit {space.name}: a forward pass fails ({error})"
-        ) from None
+    check_forward(space, arch, images, num_classes)
 
 
 def _final_fitness(state: Search) -> None:
