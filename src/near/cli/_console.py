@@ -8,6 +8,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 
@@ -28,6 +29,22 @@ def sigterm_raises() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def resumable(out_dir: str | Path) -> Iterator[None]:
+    """A run that stores each result as it finishes: SIGTERM unwinds like Ctrl-C, and either ends the command with
+    exit code 143 / 130 and a line saying that the same command resumes it."""
+    try:
+        with sigterm_raises():
+            yield
+    except (KeyboardInterrupt, Terminated) as stop:
+        click.echo(
+            f"\ninterrupted: every finished architecture is stored in {Path(out_dir) / 'results.sqlite'}; "
+            "run the same command again to resume",
+            err=True,
+        )
+        sys.exit(143 if isinstance(stop, Terminated) else 130)
 
 
 def stderr_is_terminal() -> bool:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
 
 from ..bench.executors import MAX_TIME_LIMIT
@@ -12,7 +9,7 @@ from ..bench.images import NORMALIZATIONS
 from ..bench.tables import ACCURACY_COLUMNS
 from ..errors import NearError
 from ..formats.nats import DATASETS, METRICS
-from ._console import Terminated, sigterm_raises, stderr_is_terminal, warnings_to_stderr
+from ._console import resumable, stderr_is_terminal, warnings_to_stderr
 from ._options import device, proxy_options
 
 
@@ -205,7 +202,7 @@ def bench_command(
     from ..bench import run
 
     try:
-        with warnings_to_stderr(at_once=True), sigterm_raises():
+        with warnings_to_stderr(at_once=True), resumable(out_dir):
             result = run(
                 space,
                 table,
@@ -234,13 +231,6 @@ def bench_command(
             )
     except NearError as error:
         raise click.ClickException(str(error)) from None
-    except (KeyboardInterrupt, Terminated) as stop:
-        click.echo(
-            f"\ninterrupted: every finished architecture is stored in {Path(out_dir) / 'results.sqlite'}; "
-            "run the same command again to resume",
-            err=True,
-        )
-        sys.exit(143 if isinstance(stop, Terminated) else 130)
     for category, found in result.warnings.items():
         click.echo(f"Warning: {found['count']} × {category}, e.g.: {found['example']}", err=True)
     click.echo(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -11,7 +10,7 @@ import click
 from ..bench.images import NORMALIZATIONS
 from ..errors import NearError
 from ..search import COMBINATIONS, STRATEGIES
-from ._console import Terminated, sigterm_raises, stderr_is_terminal
+from ._console import resumable, stderr_is_terminal
 from ._options import JSON_OPTION, device, proxy_options
 
 __all__ = ["search_command"]
@@ -64,19 +63,12 @@ def search_command(space: str, images: str, proxy_names: str, out_dir: str, as_j
     from ..search import search
 
     try:
-        with sigterm_raises():
+        with resumable(out_dir):
             result = search(
                 space, images, proxy_names, out_dir=out_dir, progress=stderr_is_terminal() and not as_json, **settings
             )
     except NearError as error:
         raise click.ClickException(str(error)) from None
-    except (KeyboardInterrupt, Terminated) as stop:
-        click.echo(
-            f"\ninterrupted: every scored architecture is stored in {Path(out_dir) / 'results.sqlite'}; "
-            "run the same command again to resume",
-            err=True,
-        )
-        sys.exit(143 if isinstance(stop, Terminated) else 130)
     if as_json:
         click.echo(json.dumps(result.to_json()))
         return
