@@ -39,6 +39,14 @@ from near.mlp.build import build_mlp, resolve_activation, resolve_init  # noqa: 
 
 ACTIVATIONS = ("silu", "relu", "tanh", "tanhshrink")
 INITS = ("kaiming_uniform", "xavier_uniform", "uniform")
+# what makes each proxy applicable to an MLP (near.proxies says so when it is not): MeCo correlates units over
+# samples (an MLP has no spatial positions), ZiCo needs two batches; NEAR scores the weights as they are
+PROXY_OPTIONS = {
+    "meco": {"correlate": "samples", "batch_size": 64},
+    "meco_opt": {"correlate": "samples", "batch_size": 64},
+    "zico": {"split": 2},
+    "near": {"reinit": False},
+}
 PAPER_TABLE11 = {"near": (0.84, 0.70), "meco_opt": (0.67, 0.45)}  # (Spearman rho, Kendall tau); others <= 0.53
 
 
@@ -60,8 +68,15 @@ def make(hidden, activation: str, init: str, seed: int) -> nn.Module:
     return model
 
 
-def train(model, x, y, xt, yt, seed: int, epochs: int, patience: int = 5, stop_at: int | None = None) -> dict:
-    """Adam with early stopping on a fixed validation split; ``stop_at`` ends after that many epochs."""
+def train(
+    model, x, y, xt, yt, seed: int, epochs: int, patience: int = 5, stop_at: int | None = None,
+    min_epochs: int = 0, on_epoch=None,
+) -> dict:
+    """Adam with early stopping on a fixed validation split.
+
+    ``stop_at`` ends after that many epochs; patience counts only after ``min_epochs``; ``on_epoch(epoch, model)``
+    is called after every epoch (the stability study scores the proxies there).
+    """
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(12345))
     held_out = min(5000, len(x) // 6)
@@ -78,9 +93,11 @@ def train(model, x, y, xt, yt, seed: int, epochs: int, patience: int = 5, stop_a
         model.eval()
         with torch.no_grad():
             v = float(loss_fn(model(x[val]), y[val]))
+        if on_epoch is not None:
+            on_epoch(ran, model)
         if v < best:
             best, waited, state = v, 0, {k: t.clone() for k, t in model.state_dict().items()}
-        elif (waited := waited + 1) >= patience and stop_at is None:
+        elif (waited := waited + 1) >= patience and stop_at is None and ran >= min_epochs:
             break
     if stop_at is None and state is not None:
         model.load_state_dict(state)
@@ -114,22 +131,35 @@ def table8(args) -> dict:
 
 
 def table6(args) -> dict:
+    """Size a 2-hidden-layer SiLU MLP by both rules, then train the estimates and the paper's variations.
+
+    The variations are taken around the default (``auto``) estimate: one layer at a time x0.5 and x2, as the
+    paper varies each layer, and both layers x0.25 and x4 to see the ends of the curve.
+    """
     import near
 
     x, y, xt, yt = tensors()
-    sizing = near.estimate_layer_sizes(x[:5000], len(args.hidden), outputs=10, seed=0, warn=False)
-    base = list(sizing.sizes)
-    variants = [tuple(base)]
-    for layer, factor in itertools.product(range(len(base)), (0.5, 2.0)):  # the paper varies one layer at a time
+    sizings = {
+        rule: near.estimate_layer_sizes(x[:5000], 2, outputs=10, seed=0, warn=False, rule=rule)
+        for rule in ("paper", "auto")
+    }
+    base = list(sizings["auto"].sizes)
+    variants = {tuple(sizings["paper"].sizes): "paper's rule"}
+    variants[tuple(base)] = "both rules" if tuple(base) in variants else "default rule (auto)"
+    for layer, factor in itertools.product(range(len(base)), (0.5, 2.0)):
         v = list(base)
         v[layer] = max(1, round(v[layer] * factor))
-        variants.append(tuple(v))
+        variants.setdefault(tuple(v), f"layer {layer + 1} x{factor:g}")
+    for factor in (0.25, 4.0):
+        variants.setdefault(tuple(max(1, round(w * factor)) for w in base), f"both x{factor:g}")
     rows = []
-    for hidden in variants:
+    for hidden, label in sorted(variants.items(), key=lambda item: sum(item[0])):
+        model = make(hidden, "silu", "kaiming_uniform", 0)
         runs = [train(make(hidden, "silu", "kaiming_uniform", s), x, y, xt, yt, s, args.epochs) for s in args.seeds]
-        rows.append({"hidden": list(hidden), "runs": runs})
+        params = sum(p.numel() for p in model.parameters())
+        rows.append({"hidden": list(hidden), "label": label, "parameters": params, "runs": runs})
         print(json.dumps(rows[-1]), flush=True)
-    return {"sizing": sizing.to_dict(), "rows": rows}
+    return {"sizing": {rule: result.to_dict() for rule, result in sizings.items()}, "rows": rows}
 
 
 def table11(args) -> dict:
@@ -144,7 +174,7 @@ def table11(args) -> dict:
     for row in grid["rows"]:
         model = make(grid["hidden"], row["activation"], row["init"], 0)
         names = [n for n in near.proxies.available() if n != "near"]
-        values = near.proxies.compute_many(names, model, *batch, seed=0, on_error="nan")
+        values = near.proxies.compute_many(names, model, *batch, seed=0, on_error="nan", options=PROXY_OPTIONS)
         values["near"] = row["near"]  # the zoo's near re-draws PyTorch's default init; table8 scored each init
         for name, value in values.items():
             scores.setdefault(name, []).append(float(value))
@@ -160,8 +190,12 @@ def table11(args) -> dict:
 
 
 def stability(args) -> dict:
+    """Every proxy on random MLPs before and after 1, 3, 5, 10 epochs, against their final test accuracy.
+
+    One training run per network: the proxies score it in place at the listed epochs (early stopping waits
+    until the last of them), and the final accuracy is that run's, restored to its best validation loss.
+    """
     import near.proxies
-    from near.metrics import spearman
 
     x, y, xt, yt = tensors()
     rng = np.random.default_rng(0)
@@ -170,25 +204,42 @@ def stability(args) -> dict:
         depth = int(rng.integers(1, 4))
         hidden = tuple(int(w) for w in rng.choice([16, 32, 64, 128, 256, 512], depth))
         nets.append((hidden, str(rng.choice(ACTIVATIONS)), i))
-    table = {e: {} for e in args.epochs_at}
+    table: dict[int, dict[str, list[float]]] = {e: {} for e in args.epochs_at}
+
+    def score(epoch: int, model: nn.Module) -> None:
+        if epoch not in table:
+            return
+        values = near.proxies.compute_many(
+            near.proxies.available(), model, x[:512], y[:512], seed=0, on_error="nan", options=PROXY_OPTIONS
+        )
+        for name, value in values.items():
+            table[epoch].setdefault(name, []).append(float(value))
+        model.train()
+
     final = []
     for hidden, activation, seed in nets:
-        for e in args.epochs_at:
-            model = make(hidden, activation, "kaiming_uniform", seed)
-            if e:
-                train(model, x, y, xt, yt, seed, args.epochs, stop_at=e)
-            values = near.proxies.compute_many(
-                near.proxies.available(), model, x[:512], y[:512], on_error="nan", options={"near": {"reinit": False}}
-            )
-            for name, value in values.items():
-                table[e].setdefault(name, []).append(float(value))
-        final.append(train(make(hidden, activation, "kaiming_uniform", seed), x, y, xt, yt, seed, args.epochs))
+        model = make(hidden, activation, "kaiming_uniform", seed)
+        score(0, model)
+        final.append(train(model, x, y, xt, yt, seed, args.epochs, min_epochs=max(args.epochs_at), on_epoch=score))
         print(json.dumps({"hidden": hidden, "activation": activation, **final[-1]}), flush=True)
-    accuracy = [f["test_accuracy"] for f in final]
-    rho = {e: {n: spearman(v, accuracy) for n, v in table[e].items()} for e in args.epochs_at}
+    accuracy = np.array([f["test_accuracy"] for f in final])
+    rho = {e: {n: finite_spearman(v, accuracy) for n, v in table[e].items()} for e in args.epochs_at}
+    print("| proxy | " + " | ".join(f"{e} epochs" for e in args.epochs_at) + " | networks scored |")
     for name in sorted(rho[args.epochs_at[0]]):
-        print(f"| {name} | " + " | ".join(f"{rho[e][name]:+.2f}" for e in args.epochs_at) + " |")
-    return {"networks": [list(n) for n in nets], "final": final, "spearman": rho}
+        cells = [rho[e][name]["spearman"] for e in args.epochs_at]
+        shown = " | ".join("—" if c is None else f"{c:+.2f}" for c in cells)
+        print(f"| {name} | {shown} | {min(rho[e][name]['n'] for e in args.epochs_at)} |")
+    return {"networks": [list(n) for n in nets], "final": final, "scores": table, "spearman": rho}
+
+
+def finite_spearman(values, accuracy) -> dict:
+    """Spearman rho over the networks the proxy scored (NaN: not applicable, e.g. a ReLU-only proxy on tanh)."""
+    from near.metrics import spearman
+
+    values = np.asarray(values, dtype=float)
+    keep = np.isfinite(values)
+    n = int(keep.sum())
+    return {"spearman": spearman(values[keep], accuracy[keep]) if n >= 10 else None, "n": n}
 
 
 def main() -> None:

@@ -38,6 +38,14 @@ def test_default_count_is_256_or_all_and_sample_statistics_use_the_whole_file(tm
     assert grey.normalize == "sample" and len(grey.mean) == 1
 
 
+def test_normalize_none_keeps_the_pixels_in_0_1(tmp_path):
+    """For networks trained on unnormalised pixels (an MLP on Fashion-MNIST): what near score --normalize none does."""
+    path = write_images(tmp_path / "i.npz", n=6, shape=(1, 4, 4))
+    sample = load_images(path, normalize="none")
+    np.testing.assert_allclose(sample.x.numpy(), np.load(path)["images"] / 255, rtol=1e-6)
+    assert sample.normalize == "none" and sample.mean == (0.0,) and sample.std == (1.0,)
+
+
 def test_hash_identifies_the_images_and_labels_seen(tmp_path):
     path = write_images(tmp_path / "i.npz", n=10)
     assert load_images(path, num_images=5).sha256 == load_images(path, num_images=5, normalize="cifar100").sha256

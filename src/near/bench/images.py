@@ -10,7 +10,7 @@ batch size take their first ``batch_size`` (64 for Samsung's gradient proxies, 1
 splits them into 2 batches (its reference is 2 × 128).
 
 Normalisation, per channel, after scaling to [0, 1] — named statistics (:data:`STATISTICS`) or
-``"sample"`` (the mean and std of every image in the file). Default: ``cifar10`` (the data README's
+``"sample"`` (the mean and std of every image in the file) or ``"none"`` (the [0, 1] pixels as they are). Default: ``cifar10`` (the data README's
 constants) for 3-channel images, ``sample`` for any other channel count. ``cifar100`` and
 ``imagenet16-120`` are xautodl's constants for those datasets; pick them for CIFAR-100 and
 ImageNet16-120 files.
@@ -49,7 +49,7 @@ STATISTICS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "cifar100": ((129.3 / 255, 124.1 / 255, 112.4 / 255), (68.2 / 255, 65.4 / 255, 70.4 / 255)),
     "imagenet16-120": ((122.68 / 255, 116.66 / 255, 104.01 / 255), (63.22 / 255, 61.26 / 255, 65.09 / 255)),
 }
-NORMALIZATIONS: tuple[str, ...] = (*STATISTICS, "sample")
+NORMALIZATIONS: tuple[str, ...] = (*STATISTICS, "sample", "none")
 
 #: Input channels of every network of near.spaces (RGB stems).
 SPACE_CHANNELS = 3
@@ -132,7 +132,9 @@ def channel_statistics(
     channels = images.shape[1]
     if normalize is None:
         normalize = "cifar10" if channels == 3 else "sample"
-    if normalize == "sample":
+    if normalize == "none":  # the pixels as they are, in [0, 1]: for networks trained on unnormalised inputs
+        mean, std = (0.0,) * channels, (1.0,) * channels
+    elif normalize == "sample":
         mean = tuple(images.mean(dim=(0, 2, 3)).tolist())
         std = tuple(images.std(dim=(0, 2, 3)).clamp_min(1e-12).tolist())
     elif normalize in STATISTICS:

@@ -92,7 +92,8 @@ def _proxy_list(ctx: click.Context, param: click.Parameter, value: str) -> list[
     "--normalize",
     type=click.Choice(NORMALIZATIONS),
     default=None,
-    help="Per-channel statistics applied after scaling to [0, 1]. Default: cifar10 for 3 channels, else sample.",
+    help="Per-channel statistics applied after scaling to [0, 1] (none: keep [0, 1]). Default: cifar10 for 3 channels, "
+    "else sample.",
 )
 @click.option(
     "--accuracy-column",

@@ -88,7 +88,7 @@ from ._options import TARGET_OPTION, device, load_data_or_exit
 )
 @click.option(
     "--normalize",
-    type=click.Choice([*NORMALIZATIONS, "none"]),
+    type=click.Choice(NORMALIZATIONS),
     default=None,
     help="Per-channel normalisation of images (N×C×H×W data in [0, 1], e.g. uint8 files), as near bench does. "
     "Default: cifar10 for 3 channels, else sample (the data's own statistics); none keeps them in [0, 1].",

@@ -40,7 +40,7 @@ __all__ = ["search_command"]
 @click.option("--num-classes", type=int, default=None, help="Classifier width. Default: max label + 1 in NPZ.")
 @click.option("--num-images", type=int, default=None, help="Images given to every network. Default: 256.")
 @click.option("--normalize", type=click.Choice(NORMALIZATIONS), default=None,
-              help="Per-channel statistics. Default: cifar10 for 3 channels, else sample.")  # fmt: skip
+              help="Per-channel statistics (none: keep [0, 1]). Default: cifar10 for 3 channels, else sample.")  # fmt: skip
 @click.option("--repetitions", "-r", type=int, default=1, show_default=True, help="NEAR's repetitions.")
 @click.option("--option", "options", multiple=True, callback=proxy_options, metavar="PROXY.OPTION=VALUE",
               help="A proxy option (repeatable).")  # fmt: skip
