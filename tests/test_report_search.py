@@ -276,3 +276,16 @@ def test_cli_writes_the_search_report(seeds):
     assert result.exit_code == 0, result.output
     assert f"report: {seeds[0] / 'report.md'}" in result.output
     assert (seeds[0] / "report.html").is_file() and (seeds[0] / "report_files" / "trajectory.png").is_file()
+
+
+def test_a_run_json_without_command_or_truth_column_still_reports(data, tmp_path):
+    # run.json as near search wrote it before it recorded the command and the truth column
+    folder = tmp_path / "older"
+    search(data, folder, truth_table=data["table"])
+    record = json.loads((folder / "run.json").read_text())
+    del record["command"], record["truth_column"]
+    (folder / "run.json").write_text(json.dumps(record))
+    text = write_report(folder)[0].read_text()
+    header, _ = md_table(text, "#")
+    assert header[-1] == "truth"
+    assert "run.json has no command line" in text and "did not record it" in text

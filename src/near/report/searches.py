@@ -147,8 +147,8 @@ def _columns(run: SearchRun) -> tuple[list[str], list[list[str]]]:
     header = ["#", "architecture", "fitness", *proxies]
     if queried:
         header.append(f"queried {settings.get('query_column') or 'accuracy'}")
-    if truth:
-        header.append(f"truth: {settings.get('truth_column') or 'accuracy'}")
+    if truth:  # a run.json of before the truth column was recorded: "truth" alone
+        header.append(f"truth: {settings['truth_column']}" if settings.get("truth_column") else "truth")
     rows = []
     for rank, entry in enumerate(run.best, start=1):
         row = [str(rank), entry["arch"], value(entry["fitness"]), *(value(entry["scores"].get(p)) for p in proxies)]
@@ -242,7 +242,8 @@ def run_blocks(run: SearchRun, level: int, prefix: str = "") -> list[Block]:
             run.settings,
             skip=("best",),  # shown as the table above
             command_note="run.json has no command line: the search was run from Python with a space object or "
-            "settings the command line does not take (see the settings).",
+            "settings the command line does not take, or by a version of near that did not record it (see the "
+            "settings).",
         ),
     ]
 
