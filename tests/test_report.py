@@ -20,7 +20,7 @@ from near import cli, metrics
 from near.errors import DataError, InputError, OptionError
 from near.report import load_run, write_report
 from near.report import write as report_write
-from near.report.content import shell_lines
+from near.report.parts import shell_lines
 
 ACCURACY = np.array([71.0, 55.5, 90.2, 60.0, 83.1, 47.9, 66.6, 88.8, 52.4, 79.0, 93.5, 58.7])
 NOISY = [3.0, 1.0, 7.5, math.nan, 6.0, 0.5, math.nan, 9.0, 2.5, 4.0, math.nan, 2.0]  # 3 NaN, ρ < 1

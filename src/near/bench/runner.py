@@ -415,7 +415,7 @@ def _cost(results: Mapping[str, list[StoredResult]], rows: Sequence[Row]) -> dic
     return cost
 
 
-def _option_text(value: Any) -> str:
+def option_text(value: Any) -> str:
     """How ``--option`` spells ``value``: JSON, except a string that does not read as JSON, which stays bare."""
     if isinstance(value, str):
         try:
@@ -465,7 +465,7 @@ def _command(
         words += ["--accuracy-column", table["accuracy_column"]]
     for name, values in options.items():
         for key, value in values.items():
-            words += ["--option", f"{name}.{key}={_option_text(value)}"]
+            words += ["--option", f"{name}.{key}={option_text(value)}"]
     if device is not None:
         words += ["--device", str(device)]
     if timings:

@@ -1,4 +1,4 @@
-"""``near report``: the report of one or more ``near bench`` runs."""
+"""``near report``: the report of one or more ``near bench`` runs, or of one or more ``near search`` runs."""
 
 from __future__ import annotations
 
@@ -18,16 +18,22 @@ from ..errors import NearError
     help="Folder for the report. Default with one DIR: DIR itself. Required with several.",
 )
 def report_command(dirs: tuple[str, ...], out: str | None) -> None:
-    """Write report.md (figures in report_files/) and a self-contained report.html about `near bench` runs.
+    """Write report.md (figures in report_files/) and a self-contained report.html about `near bench` runs
+    or `near search` runs (not both at once).
 
-    One DIR: Spearman rho, Kendall tau, pairwise order and top-k per proxy, missing scores, cost,
-    proxy-proxy correlations and score-vs-accuracy plots. Several DIRs: one combined report, adding the
+    One bench DIR: Spearman rho, Kendall tau, pairwise order and top-k per proxy, missing scores, cost,
+    proxy-proxy correlations and score-vs-accuracy plots. Several: one combined report, adding the
     average rank of each proxy across benchmarks and relative performance profiles.
+
+    One search DIR: what the search found, its best architectures with their scores (and queried and
+    truth accuracies) and its trajectory plot. Several (e.g. one per seed): a row per search and the
+    mean ± std of the picks' accuracies, then each search.
 
     \b
     Examples:
       near report runs/nb201-c10
       near report runs/nb201-c10 runs/nb201-c100 runs/nb201-in16 --out runs/nb201-all
+      near report runs/search/seed0 runs/search/seed1 runs/search/seed2 --out runs/search/all
     """
     from ..report import write_report
 

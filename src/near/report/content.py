@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import re
-import shlex
 from collections import Counter
 from collections.abc import Sequence
 
@@ -14,7 +11,8 @@ import numpy as np
 from .. import metrics
 from . import ensembles, figures
 from .analysis import analysis_blocks
-from .document import Block, Folded, Heading, Image, Paragraph, Table
+from .document import Block, Heading, Image, Paragraph, Table
+from .parts import DASH, labels, settings_blocks, slug
 from .runs import SCORES, Run
 from .sections import CombinedView, RunView, combined_section, combined_sections, run_section, run_sections
 
@@ -23,7 +21,6 @@ TOP_FRACTIONS = (0.01, 0.05, 0.1)
 _COLUMNS = ["Spearman ρ", "Kendall τ", "pairwise", *(f"top-{k}" for k in TOP_K)]
 _COLUMNS += [f"top-{100 * f:g}%" for f in TOP_FRACTIONS] + ["scored", "NaN"]
 
-DASH = "—"
 _DASH_NOTE = (
     f"{DASH} = undefined: fewer than two scored architectures, a constant proxy, or a top-k larger than the "
     "number scored. A NaN score leaves that architecture out of the proxy's metrics; it is never replaced by a "
@@ -58,12 +55,6 @@ def summarise(run: Run) -> dict[str, dict[str, float | int]]:
 def _ordered(values: dict[str, float], *, descending: bool) -> list[str]:
     """Keys sorted by value, NaN last; ties keep their order."""
     return sorted(values, key=lambda k: (math.isnan(values[k]), -values[k] if descending else values[k]))
-
-
-def labels(runs: Sequence[Run]) -> list[str]:
-    """Folder names, or the paths as given where two folders share a name."""
-    names = [run.path.resolve().name for run in runs]
-    return names if len(set(names)) == len(names) else [str(run.path) for run in runs]
 
 
 def run_blocks(run: Run, level: int, image_prefix: str = "", *, combined: bool = False) -> list[Block]:
@@ -175,42 +166,7 @@ def _across(view: RunView) -> list[Block]:
 @run_section("settings", order=1000)
 def _settings(view: RunView) -> list[Block]:
     """The command and run.json's settings, folded away at the end: how to reproduce, not what was found."""
-    settings = view.run.settings
-    if not settings:
-        return []
-    blocks: list[Block] = []
-    if command := settings.get("command"):
-        blocks += [Paragraph("The command that repeats this run:"), Paragraph(shell_lines(str(command)), code=True)]
-    shown = ("command", "cost", "table_warning")  # the cost and the warning have their own place
-    rows = [[key, _setting(value)] for key, value in settings.items() if key not in shown]
-    if rows:
-        blocks.append(Table(["setting (run.json)", "value"], rows, numeric=False))
-    return [Folded("How to reproduce: the command and the settings (run.json)", tuple(blocks))]
-
-
-def shell_lines(command: str, width: int = 88) -> str:
-    """A long shell command as continued lines (``\\`` at each break, before an option), so it never scrolls."""
-    try:
-        words = shlex.split(command)
-    except ValueError:  # not shell syntax: shown as it is (the page wraps it)
-        return command
-    lines, line = [], ""
-    for word in (shlex.quote(w) for w in words):
-        if line and (len(line) + 1 + len(word) > width or (word.startswith("-") and len(line) > width // 2)):
-            lines.append(line)
-            line = "    " + word
-        else:
-            line = f"{line} {word}" if line else word
-    return " \\\n".join([*lines, line])
-
-
-def _setting(value) -> str:
-    """Strings as they are, floats to 6 significant digits (a duration, not 596.0098331660001), the rest as JSON."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return settings_blocks(view.run.settings, skip=("cost", "table_warning"))  # these have their own place
 
 
 def _missing(run: Run, summary: dict) -> list[Block]:
@@ -304,7 +260,7 @@ def combined_report(runs: Sequence[Run]) -> tuple[str, list[Block]]:
     for index, (label, run) in enumerate(zip(names, runs), start=1):
         blocks += [
             Heading(2, f"Benchmark {label}"),
-            *run_blocks(run, 3, f"{index}-{_slug(label)}-", combined=True),
+            *run_blocks(run, 3, f"{index}-{slug(label)}-", combined=True),
         ]
     return title, blocks
 
@@ -382,7 +338,3 @@ def _profile(rho: dict[str, dict[str, float]], order: list[str]) -> list[Block]:
             "robust across benchmarks. A proxy without a ρ on a benchmark counts as failed there."
         ),
     ]
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_.") or "run"

@@ -86,9 +86,9 @@ def load_run(directory: str | Path) -> Run:
         raise DataError(f"{csv_path}: not found; a run folder of `near bench` holds {SCORES} (is the run finished?)")
     header, rows = _read_csv(csv_path)
     accuracy, scores, seconds = _columns(csv_path, header, rows)
-    settings = _read_json(folder / RUN)
+    settings = read_json(folder / RUN)
     cost = _cost(folder / RUN, settings.get("cost", {}), scores)
-    reasons = _nan_reasons(_read_json(folder / CORRELATIONS), scores)
+    reasons = _nan_reasons(read_json(folder / CORRELATIONS), scores)
     return Run(folder, accuracy, scores, seconds, settings, cost, reasons)
 
 
@@ -144,7 +144,7 @@ def _number(path: Path, line: int, column: str, cell: str, missing_ok: bool) -> 
     return value
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
     if not path.exists():
         return {}
     try:

@@ -16,6 +16,7 @@ import json
 import math
 import platform
 import random
+import shlex
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from ..errors import DataError, OptionError
 from ..rng import isolated_rng
 from .fewshot import PREDICTORS, FunctionOracle, TableOracle, choose_queries
 from .fitness import Archive, check_combine
+from .outputs import BEST, COLUMNS, PLOT, RUN, TRAJECTORY
 from .plots import plot_trajectory
 from .protocol import probe
 from .scorer import Scored, Scorer
@@ -42,12 +44,6 @@ from .spaces import load_space, within_table
 from .strategies import STRATEGIES, Budget, Search, evolution_settings
 
 __all__ = ["SearchResult", "search"]
-
-BEST, TRAJECTORY, PLOT, RUN = "best.json", "trajectory.csv", "trajectory.png", "run.json"
-COLUMNS = (
-    "scored", "seconds", "wall_seconds", "queries", "best_arch", "best_fitness", "final_fitness", "best_accuracy",
-    "best_queried",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -159,6 +155,7 @@ def search(
     from ..bench.runner import prepare_run_dir, resolve_num_classes, resolve_options, resolve_proxies, store_setup
 
     started, clock = datetime.now(timezone.utc), time.perf_counter()
+    space_arg = space if isinstance(space, (str, Path)) else None
     names = resolve_proxies(proxy_names)
     resolved = resolve_options(names, options, repetitions)
     for label, value in (("seed", seed), ("score_seed", score_seed)):
@@ -228,7 +225,14 @@ def search(
         "score_seed": score_seed, "budget": budget, "max_archs": max_archs, "num_classes": num_classes,
         "table": str(table) if table else None, "query_column": query_column, "evaluate": evaluate,
         "queries": queries, "predictor": predictor, "within_table": within,
-        "truth_table": str(truth_table) if truth_table else None,
+        "truth_table": str(truth_table) if truth_table else None, "truth_column": truth_column,
+        "num_images": len(images), "normalize": images.normalize,
+        "command": _command(space_arg, images, names, options, out_dir, seed=seed, budget=budget,
+                            max_archs=max_archs, strategy=strategy, population=population, sample_size=sample_size,
+                            combine=combine, table=table, query_column=query_column, evaluate=evaluate,
+                            queries=queries, within=within, predictor=predictor, truth_table=truth_table,
+                            truth_column=truth_column, num_classes=num_classes, repetitions=repetitions,
+                            score_seed=score_seed, top=top, device=device),
         "device": where,
         "started": started.isoformat(timespec="seconds"),
         "versions": {"near": __version__, "torch": torch.__version__, "python": platform.python_version(),
@@ -237,6 +241,43 @@ def search(
     }  # fmt: skip
     _write(out_dir, result, record)
     return result
+
+
+def _command(
+    space: str | Path | None,
+    images: ImageSample,
+    names: list[str],
+    options: Mapping[str, Mapping[str, Any]] | None,
+    out_dir: Path,
+    **settings: Any,
+) -> str | None:
+    """The ``near search`` command line that repeats this search, every setting explicit; ``None`` where the
+    command line cannot say it (a space object, ``predictor`` other than gbt, ``score_seed`` other than 0)."""
+    from ..bench.runner import option_text
+
+    if space is None or settings["predictor"] != "gbt" or settings["score_seed"] != 0:
+        return None
+    words = ["near", "search", str(space), "--images", str(images.path), "--proxies", ",".join(names),
+             "--out", str(out_dir), "--seed", str(settings["seed"])]  # fmt: skip
+    flags = (
+        ("budget", "--budget"), ("max_archs", "--max-archs"), ("strategy", "--strategy"),
+        ("population", "--population"), ("sample_size", "--sample-size"), ("combine", "--combine"),
+        ("table", "--table"), ("query_column", "--query-column"), ("evaluate", "--evaluate"),
+        ("queries", "--queries"), ("truth_table", "--truth-table"), ("num_classes", "--num-classes"),
+        ("repetitions", "--repetitions"), ("top", "--top"), ("device", "--device"),
+    )  # fmt: skip
+    for key, flag in flags:
+        if settings[key] is not None and not (key == "sample_size" and settings["strategy"] != "evolution"):
+            words += [flag, str(settings[key])]
+    if settings["truth_table"] is not None:
+        words += ["--truth-column", settings["truth_column"]]
+    if settings["within"]:
+        words.append("--within-table")
+    words += ["--num-images", str(len(images)), "--normalize", images.normalize]
+    for name, values in (options or {}).items():
+        for key, value in values.items():
+            words += ["--option", f"{name}.{key}={option_text(value)}"]
+    return shlex.join(words)
 
 
 def _where(space: Any) -> str:
