@@ -68,3 +68,34 @@ def test_broken_space_file(images, tmp_path):
         main, ["search", f"{broken}:S", "-i", str(images), "-p", "params", "--max-archs", "3", "-o", str(tmp_path)]
     )
     assert result.exit_code == 1 and f"importing {broken} failed: SyntaxError" in result.output
+
+
+@pytest.mark.parametrize(
+    "classes, normalize, size", [(100, "cifar100", 32), (120, "imagenet16-120", 16)], ids=["cifar100", "in16-120"]
+)
+def test_the_nb201_commands_run_unchanged_on_cifar100_and_imagenet16_tables(tmp_path, classes, normalize, size):
+    """Issue 16: other NB201 datasets are other tables of the same layout, --num-classes and --normalize."""
+    from bench_data import NB201_ROWS, write_images, write_table
+
+    images = write_images(tmp_path / "images.npz", n=16, shape=(3, size, size), classes=classes)
+    valid = write_table(tmp_path / "valid.csv", [(i, a, 50 + k) for k, (i, a, _) in enumerate(NB201_ROWS)],
+                        header="index,arch_str,val_accuracy")  # fmt: skip
+    test = write_table(tmp_path / "test.csv", [(i, a, 60 + k) for k, (i, a, _) in enumerate(NB201_ROWS)])
+    args = ["search", "nb201", "-i", str(images), "-p", "params", "--num-images", "16", "--max-archs", "6",
+            "--population", "3", "--within-table", "-t", str(valid), "--query-column", "val_accuracy", "-q", "3",
+            "--truth-table", str(test), "--num-classes", str(classes), "--normalize", normalize,
+            "-o", str(tmp_path / "run"), "--json"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["queries"] == 3 and printed["scored"] == 6
+    queried = [entry for entry in printed["best"] if "accuracy" in entry]
+    assert len(queried) == 3 and all(entry["truth"] == entry["accuracy"] + 10 for entry in queried)
+    assert queried[0]["accuracy"] == max(entry["accuracy"] for entry in queried)
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["num_classes"] == classes and run["normalize"] == normalize
+    # params counts the classifier: a cell of this table scored with `classes` outputs
+    from near import spaces
+
+    model = spaces.get("nb201").build(queried[0]["arch"], num_classes=classes)
+    assert queried[0]["scores"]["params"] == sum(p.numel() for p in model.parameters())
