@@ -8,6 +8,8 @@
         every applicable proxy on the Table 8 grid; Kendall tau / Spearman rho against mean test accuracy
     python benchmarks/mlp_fmnist_tables.py stability [--networks 50] [--epochs-at 0 1 3 5 10]
         every proxy after 0, 1, 3, 5, 10 epochs of training vs the final accuracy, on random MLPs
+    python benchmarks/mlp_fmnist_tables.py render --table table8 [--out JSON]
+        the Markdown table of a finished table8 or table6 run
 
 Protocol (all): the full 60,000 training images (5,000 of them held out for early stopping), the official
 10,000 test images; Adam (lr 1e-3, batch 128), at most --epochs epochs, patience 5; one torch thread; every
@@ -242,9 +244,61 @@ def finite_spearman(values, accuracy) -> dict:
     return {"spearman": spearman(values[keep], accuracy[keep]) if n >= 10 else None, "n": n}
 
 
+PAPER_TABLE8 = {  # balanced EMNIST, 784-200-200-47 (near-method.md): (test loss, NEAR)
+    ("silu", "kaiming_uniform"): (0.367, 382.8), ("silu", "xavier_uniform"): (0.368, 417.7),
+    ("relu", "kaiming_uniform"): (0.372, 403.7), ("relu", "xavier_uniform"): (0.374, 421.1),
+    ("tanh", "kaiming_uniform"): (0.392, 398.2), ("tanh", "xavier_uniform"): (0.396, 415.5),
+    ("tanhshrink", "kaiming_uniform"): (0.447, 278.4), ("tanhshrink", "xavier_uniform"): (0.449, 401.4),
+    ("silu", "uniform"): (0.525, 13.3), ("tanhshrink", "uniform"): (0.602, 13.4),
+    ("relu", "uniform"): (0.651, 13.3), ("tanh", "uniform"): (3.858, 9.0),
+}  # fmt: skip
+
+
+def spread(values) -> str:
+    values = np.asarray(values, dtype=float)
+    return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}"
+
+
+def render(args) -> None:
+    """Markdown tables of a finished run's JSON (``--out`` or the default path of ``--table``)."""
+    from near.metrics import kendall, spearman
+
+    data = json.loads((args.out or RESULTS / f"{args.table}_fmnist.json").read_text())
+    if args.table == "table8":
+        rows = sorted(data["rows"], key=lambda r: np.mean([run["test_loss"] for run in r["runs"]]))
+        order = sorted(range(len(rows)), key=lambda i: -rows[i]["near"])
+        rank = {i: k + 1 for k, i in enumerate(order)}
+        print("| σ, init | test loss | test accuracy | epochs | NEAR | NEAR rank | paper: test loss, NEAR |")
+        print("|---|---|---|---|---|---|---|")
+        for i, r in enumerate(rows):
+            loss, acc = [run["test_loss"] for run in r["runs"]], [run["test_accuracy"] for run in r["runs"]]
+            paper = PAPER_TABLE8[r["activation"], r["init"]]
+            print(f"| {r['activation']}, {r['init']} | {spread(loss)} | {spread(acc)} | "
+                  f"{np.mean([run['epochs'] for run in r['runs']]):.0f} | {r['near']:.1f} ± {r['near_std']:.1f} | "
+                  f"{rank[i]} | {paper[0]}, {paper[1]} |")  # fmt: skip
+        near = [r["near"] for r in rows]
+        loss = [np.mean([run["test_loss"] for run in r["runs"]]) for r in rows]
+        acc = [np.mean([run["test_accuracy"] for run in r["runs"]]) for r in rows]
+        print(f"\nNEAR vs test loss: Spearman {spearman(near, loss):+.2f}, Kendall {kendall(near, loss):+.2f}; "
+              f"vs test accuracy: Spearman {spearman(near, acc):+.2f}, Kendall {kendall(near, acc):+.2f}")  # fmt: skip
+    elif args.table == "table6":
+        for rule, sizing in data["sizing"].items():
+            print(f"{rule}: {sizing['sizes']} — " + "; ".join(
+                f"layer {e['layer']}: {e['rule']} rule, γ {e['gamma']:.3f}, half-gain {e['gain_size']:.0f}, "
+                f"{e['confidence']}" for e in sizing["layers"]))  # fmt: skip
+        print("\n| hidden widths | what | parameters | test loss | test accuracy | epochs |\n|---|---|---|---|---|---|")
+        for r in data["rows"]:
+            loss, acc = [run["test_loss"] for run in r["runs"]], [run["test_accuracy"] for run in r["runs"]]
+            print(f"| {'-'.join(map(str, r['hidden']))} | {r['label']} | {r['parameters']:,} | {spread(loss)} | "
+                  f"{spread(acc)} | {np.mean([run['epochs'] for run in r['runs']]):.0f} |")  # fmt: skip
+    else:
+        sys.exit(f"{args.table}: its run prints its own Markdown table")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("table8", "table6", "table11", "stability"))
+    parser.add_argument("what", choices=("table8", "table6", "table11", "stability", "render"))
+    parser.add_argument("--table", choices=("table8", "table6"), default="table8", help="render: which table")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--hidden", type=int, nargs="+", default=[200, 200])
     parser.add_argument("--epochs", type=int, default=50)
@@ -256,6 +310,8 @@ def main() -> None:
     args = parser.parse_args()
     global LIMIT
     LIMIT = args.train_samples
+    if args.what == "render":
+        return render(args)
     torch.set_num_threads(1)
     start = time.perf_counter()
     result = {"table8": table8, "table6": table6, "table11": table11, "stability": stability}[args.what](args)
