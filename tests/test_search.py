@@ -373,3 +373,12 @@ def test_nb101_within_its_500_row_table(shared_data, tmp_path):
     with pytest.raises(OptionError, match="give --table"):
         ns.search("nb101", shared_data / "images" / "cifar10_960.npz", "params", out_dir=tmp_path / "x",
                   max_archs=5, within=True)  # fmt: skip
+    # without queries the search stays training-free, its architectures still the table's
+    free = ns.search(
+        "nb101", shared_data / "images" / "cifar10_960.npz", "params", out_dir=tmp_path / "nb101", max_archs=5,
+        seed=1, num_images=16, table=table, within=True,
+    )  # fmt: skip
+    assert free.queries == 0 and all("accuracy" not in entry and entry["arch"] in accuracy for entry in free.best)
+    with pytest.raises(OptionError, match="--table needs --query-column"):
+        ns.search("nb101", shared_data / "images" / "cifar10_960.npz", "params", out_dir=tmp_path / "y",
+                  max_archs=5, table=table, queries=2, within=True)  # fmt: skip

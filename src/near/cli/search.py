@@ -34,7 +34,7 @@ __all__ = ["search_command"]
 @click.option("--query-column", default=None, metavar="COL", help="Few-shot: the column it may query.")
 @click.option("--evaluate", default=None, metavar="FILE.py:FUNC", help="Few-shot: a function arch -> accuracy.")
 @click.option("--queries", "-q", type=int, default=None, metavar="Q", help="Few-shot: the query budget.")
-@click.option("--within-table", "within", is_flag=True, help="Search only the architectures of --table.")
+@click.option("--within-table", "within", is_flag=True, help="Search only the architectures of --table (with or without queries).")
 @click.option("--truth-table", default=None, metavar="CSV", help="Report this table's accuracy of the results only.")
 @click.option("--truth-column", default="test_accuracy", show_default=True, metavar="COL")
 @click.option("--num-classes", type=int, default=None, help="Classifier width. Default: max label + 1 in NPZ.")

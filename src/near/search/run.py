@@ -139,7 +139,8 @@ def search(
         ``"ridge"`` (a ridge regression on the proxies' archive ranks and ``encode``); see docs/search.md.
     within
         Search only the architectures of ``table`` (:class:`~near.search.spaces.TableSubspace`): for a table
-        that covers a small part of its space, as NB101's 500 rows.
+        that covers a small part of its space, as NB101's 500 rows. Without ``queries`` and ``query_column``
+        the search stays training-free and only takes its architectures from the table.
     truth_table, truth_column
         Looked up for the returned architectures only, to report (e.g. test accuracy); the search never sees it.
     num_classes, num_images, normalize, repetitions, options, device
@@ -169,7 +170,7 @@ def search(
     if strategy == "evolution":
         sample_size = evolution_settings(population, sample_size)
     budget_ = Budget(max_archs=max_archs, seconds=budget)
-    oracle_args = _check_few_shot(table, query_column, evaluate, queries)
+    oracle_args = _check_few_shot(table, query_column, evaluate, queries, within)
     if predictor not in PREDICTORS:
         raise OptionError(f"unknown few-shot predictor {predictor!r}; expected one of {', '.join(PREDICTORS)}")
     if not isinstance(images, ImageSample):
@@ -284,7 +285,9 @@ def _where(space: Any) -> str:
     return f"search space {space.name!r}"
 
 
-def _check_few_shot(table, query_column, evaluate, queries) -> str | None:
+def _check_few_shot(table, query_column, evaluate, queries, within: bool = False) -> str | None:
+    if within and table is not None and evaluate is None and queries is None and query_column is None:
+        return None  # training-free, restricted to the table's architectures
     if table is None and evaluate is None:
         if queries is not None or query_column is not None:
             raise OptionError("--queries and --query-column need --table CSV (or --evaluate path.py:function)")
