@@ -71,6 +71,28 @@ def test_near_proxy_equals_near_score_and_keeps_the_model():
     assert sixteen == pytest.approx(near.score(net, x, repetitions=2, seed=3, batch_size=16).mean)
 
 
+def test_near_redraws_with_the_factory_so_a_networks_own_initialisation_is_scored():
+    """U(0, 1) weights saturate a tanh MLP; PyTorch's default re-draw would score a healthy network instead."""
+
+    def uniform_mlp():
+        net = nn.Sequential(nn.Linear(16, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 3))
+        for layer in net[::2]:
+            nn.init.uniform_(layer.weight)
+        return net
+
+    torch.manual_seed(0)
+    net, x = uniform_mlp(), torch.rand(128, 16)
+    with pytest.warns(near.ReinitWarning):  # near.score itself says that the default re-draw drops the scheme
+        redrawn = proxies.compute("near", net, x, seed=3, repetitions=2)
+    own = proxies.compute("near", net, x, seed=3, repetitions=2, factory=uniform_mlp)
+    assert own == pytest.approx(near.score(uniform_mlp, x, repetitions=2, seed=3).mean)
+    assert own < 0.5 * redrawn  # the saturated network is far less expressive than a default-initialised one
+    kept = proxies.compute("near", net, x, seed=3, repetitions=2, reinit=False, factory=uniform_mlp)
+    assert kept == pytest.approx(near.score(net, x, repetitions=2, seed=3, reinit=False).mean)
+    with pytest.raises(InputError, match="factory must be a callable that builds a fresh model; got Sequential"):
+        proxies.compute("near", net, x, factory=net)
+
+
 def test_compute_many_equals_compute_one_by_one_and_times_each():
     net, x = small_cnn(), torch.randn(32, 3, 8, 8)
     many = proxies.compute_many(["near", "params", "flops"], net, x, seed=1)

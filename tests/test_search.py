@@ -267,6 +267,21 @@ def test_mlp_space_builds_what_the_key_says():
         assert len(arch[0]) == 2
 
 
+def test_near_in_the_mlp_space_scores_each_networks_own_initialisation(tmp_path):
+    """The space's init is part of the architecture: NEAR re-draws with it, not with PyTorch's default."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (64, 1, 4, 4), dtype=np.uint8)
+    np.savez(tmp_path / "grey.npz", images=images, labels=np.arange(64) % 3)
+    scores = {}
+    for init in ("uniform", "kaiming_uniform"):
+        space = MLPSpace(input_shape=(1, 4, 4), depths=(2,), widths=(32,), activations=("tanh",), inits=(init,))
+        result = ns.search(space, tmp_path / "grey.npz", "near", out_dir=tmp_path / init, max_archs=1, population=1,
+                           num_images=64, normalize="none", repetitions=2)  # fmt: skip
+        scores[init] = result.best[0]["scores"]["near"]
+    # U(0, 1) weights on [0, 1] pixels saturate every tanh: rank about 1 per layer, against ~20 for Kaiming's
+    assert scores["uniform"] < 0.3 * scores["kaiming_uniform"]
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

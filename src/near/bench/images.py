@@ -10,10 +10,10 @@ batch size take their first ``batch_size`` (64 for Samsung's gradient proxies, 1
 splits them into 2 batches (its reference is 2 × 128).
 
 Normalisation, per channel, after scaling to [0, 1] — named statistics (:data:`STATISTICS`) or
-``"sample"`` (the mean and std of every image in the file) or ``"none"`` (the [0, 1] pixels as they are). Default: ``cifar10`` (the data README's
-constants) for 3-channel images, ``sample`` for any other channel count. ``cifar100`` and
-``imagenet16-120`` are xautodl's constants for those datasets; pick them for CIFAR-100 and
-ImageNet16-120 files.
+``"sample"`` (the mean and std of every image in the file) or ``"none"`` (the [0, 1] pixels as they are).
+Default: ``cifar10`` (the data README's constants) for 3-channel images, ``sample`` for any other channel
+count. ``cifar100`` and ``imagenet16-120`` are xautodl's constants for those datasets; pick them for
+CIFAR-100 and ImageNet16-120 files.
 """
 
 from __future__ import annotations

@@ -34,13 +34,15 @@ __all__ = ["search_command"]
 @click.option("--query-column", default=None, metavar="COL", help="Few-shot: the column it may query.")
 @click.option("--evaluate", default=None, metavar="FILE.py:FUNC", help="Few-shot: a function arch -> accuracy.")
 @click.option("--queries", "-q", type=int, default=None, metavar="Q", help="Few-shot: the query budget.")
-@click.option("--within-table", "within", is_flag=True, help="Search only the architectures of --table (with or without queries).")
+@click.option("--within-table", "within", is_flag=True,
+              help="Search only the architectures of --table (with or without queries).")  # fmt: skip
 @click.option("--truth-table", default=None, metavar="CSV", help="Report this table's accuracy of the results only.")
 @click.option("--truth-column", default="test_accuracy", show_default=True, metavar="COL")
 @click.option("--num-classes", type=int, default=None, help="Classifier width. Default: max label + 1 in NPZ.")
 @click.option("--num-images", type=int, default=None, help="Images given to every network. Default: 256.")
 @click.option("--normalize", type=click.Choice(NORMALIZATIONS), default=None,
-              help="Per-channel statistics (none: keep [0, 1]). Default: cifar10 for 3 channels, else sample.")  # fmt: skip
+              help="Per-channel statistics (none: keep [0, 1]). Default: cifar10 for 3 channels, "
+              "else sample.")  # fmt: skip
 @click.option("--repetitions", "-r", type=int, default=1, show_default=True, help="NEAR's repetitions.")
 @click.option("--option", "options", multiple=True, callback=proxy_options, metavar="PROXY.OPTION=VALUE",
               help="A proxy option (repeatable).")  # fmt: skip

@@ -32,13 +32,18 @@ def available() -> list[str]:
     return sorted(REGISTRY)
 
 
-def compute(name: str, model: nn.Module, inputs, targets=None, *, seed: int = 0, device=None, **options) -> ProxyScore:
+def compute(
+    name: str, model: nn.Module, inputs, targets=None, *, seed: int = 0, device=None, factory=None, **options
+) -> ProxyScore:
     """One proxy's value for ``model`` on ``inputs`` (a batch, an ``(x, y)`` pair or a list of batches).
 
     The proxy runs on its own copy of the model under ``seed`` (its randomness is reproducible and
-    the global generators are left alone); a NaN result carries the reason in ``.reason``.
+    the global generators are left alone); a NaN result carries the reason in ``.reason``. ``factory``: see
+    :func:`compute_many`.
     """
-    return compute_many([name], model, inputs, targets, seed=seed, device=device, options={name: options})[name]
+    return compute_many(
+        [name], model, inputs, targets, seed=seed, device=device, options={name: options}, factory=factory
+    )[name]
 
 
 def compute_many(
@@ -51,6 +56,7 @@ def compute_many(
     device=None,
     options: dict[str, dict] | None = None,
     on_error: str = "raise",
+    factory=None,
 ) -> dict[str, ProxyScore]:
     """Several proxies for one model, sharing the data preparation and any forward/backward pass that
     several of them need (e.g. one loss gradient for grad_norm, snip and plain).
@@ -65,6 +71,9 @@ def compute_many(
     is the error message, and computes every other one. Option errors always raise, and so does running
     out of memory (which another try may not).
     ``.seconds`` of each value is the time it took (shared work counts for the first proxy using it).
+    ``factory`` (a zero-argument callable building a fresh network like ``model``) is what NEAR's repetitions
+    draw their weights from when it re-initialises: give it for a network with an initialisation of its own
+    (uniform, Xavier, …), which NEAR's default re-draw, PyTorch's ``reset_parameters``, would replace.
     """
     names = list(names)
     options = dict(options or {})
@@ -85,7 +94,7 @@ def compute_many(
     if unknown_names := set(options) - set(names):
         raise ProxyError(f"options given for proxies not computed: {', '.join(sorted(unknown_names))}")
     seed = check_seed(seed)
-    context = ProxyContext(model, inputs, targets, device=device, seed=seed)
+    context = ProxyContext(model, inputs, targets, device=device, seed=seed, factory=factory)
     if on_error == "raise":  # fail before any work, as near.score does
         if context.input_error is not None:
             raise context.input_error

@@ -207,10 +207,13 @@ class ProxyContext:
     only the model (``params``) can still be computed beside proxies that cannot.
     """
 
-    def __init__(self, model: nn.Module, inputs, targets=None, *, device=None, seed: int = 0) -> None:
+    def __init__(self, model: nn.Module, inputs, targets=None, *, device=None, seed: int = 0, factory=None) -> None:
         if not isinstance(model, nn.Module):
             raise InputError(f"model must be an nn.Module; got {type(model).__name__}")
+        if factory is not None and (isinstance(factory, nn.Module) or not callable(factory)):
+            raise InputError(f"factory must be a callable that builds a fresh model; got {type(factory).__name__}")
         self.model = model  # the caller's: read, never changed
+        self.factory = factory  # builds a network like `model`, with its own initialisation (NEAR's repetitions)
         self._given = as_batches(inputs, targets)
         self.device = torch.device(device) if device is not None else _device_of(model)
         self.seed = seed

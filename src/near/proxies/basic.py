@@ -68,16 +68,18 @@ def near(
     """NEAR: the sum of effective ranks of every layer's pre- and post-activation matrices (``near.score``).
 
     Same sign as the paper (higher = more expressive = predicted better). The mean over
-    ``repetitions``, each with fresh weights (PyTorch's default scheme) and a fresh draw of samples;
+    ``repetitions``, each with fresh weights (drawn by ``compute_many``'s ``factory`` where one is given, so a
+    network's own initialisation is kept; else PyTorch's default scheme) and a fresh draw of samples;
     ``batch_size`` = samples per forward pass (default: what the widest layer needs), which sets the
     BatchNorm batch statistics under ``batchnorm="batch"``.
     """
     from ..score import score  # the core; imported here so near.proxies loads without it first
 
+    built = reinit and ctx.factory is not None
     try:
         return score(
-            ctx.model, ctx.x, repetitions=repetitions, batchnorm=batchnorm, reinit=reinit, batch_size=batch_size,
-            seed=ctx.seed,
+            ctx.factory if built else ctx.model, ctx.x, repetitions=repetitions, batchnorm=batchnorm, reinit=reinit,
+            batch_size=batch_size, seed=ctx.seed, device=ctx.device if built else None,
         ).mean
     except NoScorableLayerError as error:
         raise ProxyNotApplicableError(str(error)) from None

@@ -16,14 +16,17 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from torch import nn
 
 from .. import proxies
 from ..bench.images import ImageSample
 from ..bench.scoring import SETUP_ERRORS, arch_seed
 from ..bench.store import ResultStore, StoredResult
+from ..inits import non_default_layers
 from ..rng import isolated_rng
 
 __all__ = ["BUILD", "Scored", "Scorer"]
@@ -99,6 +102,7 @@ class Scorer:
                     names, model, self.images.x, self.images.y,
                     seed=arch_seed(self.score_seed, key, "proxies"), device=self.device,
                     options={name: dict(self.options[name]) for name in names}, on_error="nan",
+                    factory=self._factory(arch, model),
                 )  # fmt: skip
             except SETUP_ERRORS:
                 raise
@@ -109,6 +113,15 @@ class Scorer:
                 return rows + ([(*build, True)] if build else [])
         rows = [(name, self.keys[name], float(v), v.reason, v.seconds, False) for name, v in values.items()]
         return rows + [(*build, False)]
+
+    def _factory(self, arch: Any, model: nn.Module) -> Callable[[], nn.Module] | None:
+        """How NEAR re-draws the weights of ``arch``'s network: by building it again where the space initialises
+        its networks its own way (the MLP space's ``uniform`` or ``xavier_normal``), so that the scheme is what
+        NEAR scores; ``None`` (PyTorch's default re-draw, as ``near bench`` scores) where the network has
+        PyTorch's default initialisation, so that a search and a benchmark of the same space store equal values."""
+        if not non_default_layers(model):
+            return None
+        return lambda: self.space.build(arch, num_classes=self.num_classes)
 
     def _scored(self, key: str, stored: Mapping[str, Any], computed: bool) -> Scored:
         failed = any(result.failed for result in stored.values())
