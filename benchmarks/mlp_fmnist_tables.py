@@ -8,8 +8,8 @@
         every applicable proxy on the Table 8 grid; Kendall tau / Spearman rho against mean test accuracy
     python benchmarks/mlp_fmnist_tables.py stability [--networks 50] [--epochs-at 0 1 3 5 10]
         every proxy after 0, 1, 3, 5, 10 epochs of training vs the final accuracy, on random MLPs
-    python benchmarks/mlp_fmnist_tables.py render --table table8 [--out JSON]
-        the Markdown table of a finished table8 or table6 run
+    python benchmarks/mlp_fmnist_tables.py render --table table8 [--out JSON] [--plot PNG]
+        the Markdown table of a finished table8 or table6 run; the figure of table6 or stability
 
 Protocol (all): the full 60,000 training images (5,000 of them held out for early stopping), the official
 10,000 test images; Adam (lr 1e-3, batch 128), at most --epochs epochs, patience 5; one torch thread; every
@@ -319,14 +319,71 @@ def render(args) -> None:
             loss, acc = [run["test_loss"] for run in r["runs"]], [run["test_accuracy"] for run in r["runs"]]
             print(f"| {'-'.join(map(str, r['hidden']))} | {r['label']} | {r['parameters']:,} | {spread(loss)} | "
                   f"{spread(acc)} | {np.mean([run['epochs'] for run in r['runs']]):.0f} |")  # fmt: skip
+        if args.plot:
+            plot_table6(data, args.plot)
+    elif args.table == "stability" and args.plot:
+        plot_stability(data, args.plot)
     else:
-        sys.exit(f"{args.table}: its run prints its own Markdown table")
+        sys.exit(f"{args.table}: its run prints its own Markdown table (render --table stability needs --plot)")
+
+
+def plot_table6(data: dict, path: Path) -> None:
+    """Test loss against parameters of the Table 6 networks, the rules' estimates labelled."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+    for r in sorted(data["rows"], key=lambda r: r["parameters"]):
+        loss = [run["test_loss"] for run in r["runs"]]
+        rule = "rule" in r["label"]
+        ax.errorbar(r["parameters"], np.mean(loss), yerr=np.std(loss, ddof=1), fmt="o" if rule else "s",
+                    color="C3" if rule else "C0", capsize=3)  # fmt: skip
+        name = "-".join(map(str, r["hidden"])) + (f" ({r['label']})" if rule else "")
+        ax.annotate(name, (r["parameters"], np.mean(loss)), textcoords="offset points", fontsize=8,
+                    xytext=(-4, -14) if rule else (6, 4), ha="right" if rule else "left")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xticks([1e4, 3e4, 1e5, 3e5, 1e6])
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set(xlabel="parameters", ylabel="test loss (mean ± std, 5 seeds)", xlim=(8e3, 1e6),
+           title="Fashion-MNIST, 2 hidden SiLU layers: the sizing rules' estimates (red) and variations")  # fmt: skip
+    ax.title.set_fontsize(9)
+    fig.savefig(path, dpi=120)
+
+
+def plot_stability(data: dict, path: Path) -> None:
+    """Each proxy's Spearman rho with final accuracy against the epochs trained before scoring."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = sorted(int(e) for e in data["spearman"])
+    fig, ax = plt.subplots(figsize=(7.2, 4.2), layout="constrained")
+    colours = plt.get_cmap("tab20").colors
+    names = [n for n in sorted(data["spearman"][str(epochs[0])])
+             if all(data["spearman"][str(e)][n]["spearman"] is not None for e in epochs)]  # fmt: skip
+    for k, name in enumerate(names):
+        rho = [data["spearman"][str(e)][name]["spearman"] for e in epochs]
+        bold = name == "near"
+        ax.plot(epochs, rho, marker="o", lw=3 if bold else 1.2, color="black" if bold else colours[k % 20],
+                ls="-" if k % 2 == 0 else "--", label=name, zorder=3 if bold else 2)  # fmt: skip
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.set(xlabel="epochs trained before scoring", ylabel="Spearman ρ with final test accuracy", xticks=epochs,
+           title="50 MLPs on Fashion-MNIST: the proxies after minimal training")  # fmt: skip
+    ax.title.set_fontsize(9)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    fig.savefig(path, dpi=120)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=("table8", "table6", "table11", "stability", "render"))
-    parser.add_argument("--table", choices=("table8", "table6"), default="table8", help="render: which table")
+    parser.add_argument("--table", choices=("table8", "table6", "stability"), default="table8", help="render: which")
+    parser.add_argument("--plot", type=Path, default=None, help="render: also draw table6 or stability to this PNG")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--hidden", type=int, nargs="+", default=[200, 200])
     parser.add_argument("--epochs", type=int, default=50)
