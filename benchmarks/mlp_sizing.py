@@ -5,7 +5,9 @@
         marginal-gain estimate; per part (pre/post/both)
     python benchmarks/mlp_sizing.py train --data fmnist [--widths 8 16 … 1024] [--seeds 0] [--epochs 20]
         one-hidden-layer MLPs trained on the training split, tested on the held-out split: loss vs parameters
-    python benchmarks/mlp_sizing.py report benchmarks/results/*.json
+    python benchmarks/mlp_sizing.py layers --data emt --hidden-layers 3 [--seeds 0 1 2 3 4] [--epochs 150]
+        sizes a multi-layer MLP by each rule, trains the estimates and the variations around the default
+    python benchmarks/mlp_sizing.py report benchmarks/results/train_*.json
         markdown tables of the above (the knee: the narrowest width with 90 % / 95 % of the loss reduction)
     python benchmarks/mlp_sizing.py emt [--configs 600]
         builds the regression set (ASE EMT atomic energies + dscribe ACSF descriptors) into --cache
@@ -172,13 +174,16 @@ def curves(args) -> dict:
 
 
 def _train_one(x, y, xt, yt, width, seed, epochs, patience, regression) -> dict:
+    """One SiLU MLP trained; ``width`` is one hidden layer's width or a list of them."""
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     n_val = len(x) // 12
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(12345))
     val, tr = order[:n_val], order[n_val:]
     outputs = 1 if regression else int(y.max()) + 1
-    model = nn.Sequential(nn.Linear(x.shape[1], width), nn.SiLU(), nn.Linear(width, outputs))
+    sizes = [x.shape[1], *([width] if isinstance(width, int) else width)]
+    hidden = [m for a, b in zip(sizes, sizes[1:]) for m in (nn.Linear(a, b), nn.SiLU())]
+    model = nn.Sequential(*hidden, nn.Linear(sizes[-1], outputs))
     loss_fn = nn.MSELoss() if regression else nn.CrossEntropyLoss()
     target = (lambda t: t.view(-1, 1)) if regression else (lambda t: t)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -229,6 +234,48 @@ def train(args) -> dict:
             rows.append(row)
             print(json.dumps(row), flush=True)
     return {"data": args.data, "epochs": args.epochs, "patience": args.patience, "runs": rows}
+
+
+def layers(args) -> dict:
+    """Size a ``--hidden-layers`` MLP by each rule, then train the estimates and variations around the default.
+
+    The variations: one layer at a time x0.5 and x2 (the paper's), and every layer x0.25 and x4.
+    """
+    import itertools
+
+    import near
+
+    x, y, xt, yt = (torch.from_numpy(a) for a in load(args.data, args.cache))
+    regression = y.is_floating_point()
+    outputs = 1 if regression else int(y.max()) + 1
+    sizings = {
+        rule: near.estimate_layer_sizes(x[:5000], args.hidden_layers, outputs=outputs, seed=0, warn=False, rule=rule)
+        for rule in ("paper", "auto", "gain")
+    }
+    variants: dict[tuple, list[str]] = {}
+    for rule, label in (("paper", "paper's rule"), ("auto", "default rule (auto)"), ("gain", "half-gain rule")):
+        variants.setdefault(tuple(sizings[rule].sizes), []).append(label)
+    base = list(sizings["auto"].sizes)
+    for layer, factor in itertools.product(range(len(base)), (0.5, 2.0)):
+        v = list(base)
+        v[layer] = max(1, round(v[layer] * factor))
+        variants.setdefault(tuple(v), []).append(f"layer {layer + 1} x{factor:g}")
+    for factor in (0.25, 4.0):
+        variants.setdefault(tuple(max(1, round(w * factor)) for w in base), []).append(f"all x{factor:g}")
+    rows = []
+    for hidden, labels in sorted(variants.items(), key=lambda item: sum(item[0])):
+        for seed in args.seeds:
+            start = time.perf_counter()
+            row = _train_one(x, y, xt, yt, list(hidden), seed, args.epochs, args.patience, regression)
+            rows.append({**row, "label": ", ".join(labels), "seconds": time.perf_counter() - start})
+            print(json.dumps(rows[-1]), flush=True)
+    print("\n| hidden widths | what | parameters | test loss (mean ± std) | seeds |\n|---|---|---|---|---|")
+    for hidden, labels in sorted(variants.items(), key=lambda item: sum(item[0])):
+        loss = np.array([r["test_loss"] for r in rows if tuple(r["width"]) == hidden])
+        params = next(r["parameters"] for r in rows if tuple(r["width"]) == hidden)
+        print(f"| {'-'.join(map(str, hidden))} | {', '.join(labels)} | {params:,} | "
+              f"{loss.mean():.5f} ± {loss.std(ddof=1):.5f} | {len(loss)} |")  # fmt: skip
+    return {"data": args.data, "sizing": {r: v.to_dict() for r, v in sizings.items()}, "runs": rows}
 
 
 def knee(widths: list[int], losses: list[float], share: float) -> int:
@@ -297,7 +344,8 @@ def report(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("curves", "train", "emt", "report"))
+    parser.add_argument("what", choices=("curves", "train", "layers", "emt", "report"))
+    parser.add_argument("--hidden-layers", type=int, default=3, help="layers: how many hidden layers to size")
     parser.add_argument("files", type=Path, nargs="*", help="report: results JSON files (or training logs)")
     parser.add_argument("--data", choices=("fmnist", "mnist5k", "emt"), default="fmnist")
     parser.add_argument("--widths", type=int, nargs="+", default=[8, 16, 32, 64, 128, 256, 512, 1024])
@@ -319,7 +367,7 @@ def main() -> None:
     if args.what == "report":
         report(args)
         return
-    result = curves(args) if args.what == "curves" else train(args)
+    result = {"curves": curves, "train": train, "layers": layers}[args.what](args)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=1))
