@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mlp_sizing import RESULTS, fmnist  # noqa: E402  (the same data loading as the sizing benchmark)
+from mlp_sizing import RESULTS, fmnist, sized_variants  # noqa: E402  (the same data loading as the sizing benchmark)
 
 from near.mlp.build import build_mlp, resolve_activation, resolve_init  # noqa: E402
 
@@ -154,33 +154,18 @@ def table6(args) -> dict:
     paper varies each layer, and both layers x0.25 and x4 to see the ends of the curve. Networks already
     trained in ``--out`` are kept, not trained again (a stopped run resumes; a new rule adds its estimate).
     """
-    import near
-
     x, y, xt, yt = tensors()
-    sizings = {
-        rule: near.estimate_layer_sizes(x[:5000], 2, outputs=10, seed=0, warn=False, rule=rule)
-        for rule in ("paper", "auto", "gain")
-    }
-    variants: dict[tuple, list[str]] = {}
-    for rule, label in (("paper", "paper's rule"), ("auto", "default rule (auto)"), ("gain", "half-gain rule")):
-        variants.setdefault(tuple(sizings[rule].sizes), []).append(label)
-    base = list(sizings["auto"].sizes)
-    for layer, factor in itertools.product(range(len(base)), (0.5, 2.0)):
-        v = list(base)
-        v[layer] = max(1, round(v[layer] * factor))
-        variants.setdefault(tuple(v), []).append(f"layer {layer + 1} x{factor:g}")
-    for factor in (0.25, 4.0):
-        variants.setdefault(tuple(max(1, round(w * factor)) for w in base), []).append(f"both x{factor:g}")
+    sizings, variants = sized_variants(x, 2, 10)
     out = args.out or RESULTS / "table6_fmnist.json"
     done = {tuple(r["hidden"]): r for r in json.loads(out.read_text())["rows"]} if out.is_file() else {}
     rows = []
-    for hidden, labels in sorted(variants.items(), key=lambda item: sum(item[0])):
+    for hidden, label in variants:
         row = done.get(hidden)
         if row is None:
             runs = [train(make(hidden, "silu", "kaiming_uniform", s), x, y, xt, yt, s, args.epochs) for s in args.seeds]
             params = sum(p.numel() for p in make(hidden, "silu", "kaiming_uniform", 0).parameters())
             row = {"hidden": list(hidden), "parameters": params, "runs": runs}
-        rows.append({**row, "label": ", ".join(labels)})
+        rows.append({**row, "label": label})
         print(json.dumps(rows[-1]), flush=True)
     return {"sizing": {rule: result.to_dict() for rule, result in sizings.items()}, "rows": rows}
 

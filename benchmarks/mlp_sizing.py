@@ -236,20 +236,16 @@ def train(args) -> dict:
     return {"data": args.data, "epochs": args.epochs, "patience": args.patience, "runs": rows}
 
 
-def layers(args) -> dict:
-    """Size a ``--hidden-layers`` MLP by each rule, then train the estimates and variations around the default.
-
-    The variations: one layer at a time x0.5 and x2 (the paper's), and every layer x0.25 and x4.
-    """
+def sized_variants(x: torch.Tensor, hidden_layers: int, outputs: int) -> tuple[dict, list[tuple[tuple, str]]]:
+    """Each rule's sizing of an MLP on ``x[:5000]``, and the networks to train, narrowest first: the rules'
+    estimates, each layer of the default (``auto``) estimate x0.5 and x2 (the paper's variations), and every
+    layer x0.25 and x4 (the ends of the curve). Each network comes with what it is, e.g. "layer 2 x0.5"."""
     import itertools
 
     import near
 
-    x, y, xt, yt = (torch.from_numpy(a) for a in load(args.data, args.cache))
-    regression = y.is_floating_point()
-    outputs = 1 if regression else int(y.max()) + 1
     sizings = {
-        rule: near.estimate_layer_sizes(x[:5000], args.hidden_layers, outputs=outputs, seed=0, warn=False, rule=rule)
+        rule: near.estimate_layer_sizes(x[:5000], hidden_layers, outputs=outputs, seed=0, warn=False, rule=rule)
         for rule in ("paper", "auto", "gain")
     }
     variants: dict[tuple, list[str]] = {}
@@ -260,21 +256,32 @@ def layers(args) -> dict:
         v = list(base)
         v[layer] = max(1, round(v[layer] * factor))
         variants.setdefault(tuple(v), []).append(f"layer {layer + 1} x{factor:g}")
+    every = "both" if len(base) == 2 else "all"
     for factor in (0.25, 4.0):
-        variants.setdefault(tuple(max(1, round(w * factor)) for w in base), []).append(f"all x{factor:g}")
+        variants.setdefault(tuple(max(1, round(w * factor)) for w in base), []).append(f"{every} x{factor:g}")
+    ordered = sorted(variants.items(), key=lambda item: sum(item[0]))
+    return sizings, [(hidden, ", ".join(labels)) for hidden, labels in ordered]
+
+
+def layers(args) -> dict:
+    """Size a ``--hidden-layers`` MLP by each rule, then train the estimates and the variations around them."""
+    x, y, xt, yt = (torch.from_numpy(a) for a in load(args.data, args.cache))
+    regression = y.is_floating_point()
+    sizings, variants = sized_variants(x, args.hidden_layers, 1 if regression else int(y.max()) + 1)
     rows = []
-    for hidden, labels in sorted(variants.items(), key=lambda item: sum(item[0])):
+    for hidden, label in variants:
         for seed in args.seeds:
             start = time.perf_counter()
             row = _train_one(x, y, xt, yt, list(hidden), seed, args.epochs, args.patience, regression)
-            rows.append({**row, "label": ", ".join(labels), "seconds": time.perf_counter() - start})
+            rows.append({**row, "label": label, "seconds": time.perf_counter() - start})
             print(json.dumps(rows[-1]), flush=True)
     print("\n| hidden widths | what | parameters | test loss (mean ± std) | seeds |\n|---|---|---|---|---|")
-    for hidden, labels in sorted(variants.items(), key=lambda item: sum(item[0])):
-        loss = np.array([r["test_loss"] for r in rows if tuple(r["width"]) == hidden])
-        params = next(r["parameters"] for r in rows if tuple(r["width"]) == hidden)
-        print(f"| {'-'.join(map(str, hidden))} | {', '.join(labels)} | {params:,} | "
-              f"{loss.mean():.5f} ± {loss.std(ddof=1):.5f} | {len(loss)} |")  # fmt: skip
+    for hidden, label in variants:
+        runs = [r for r in rows if tuple(r["width"]) == hidden]
+        loss = np.array([r["test_loss"] for r in runs])
+        spread = f" ± {loss.std(ddof=1):.5f}" if len(loss) > 1 else ""
+        print(f"| {'-'.join(map(str, hidden))} | {label} | {runs[0]['parameters']:,} | {loss.mean():.5f}{spread} | "
+              f"{len(loss)} |")  # fmt: skip
     return {"data": args.data, "sizing": {r: v.to_dict() for r, v in sizings.items()}, "runs": rows}
 
 
