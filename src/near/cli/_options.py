@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import torch
 
+from ..bench.images import NORMALIZATIONS
 from ..data import load_data
 from ..errors import NearError
 from ..formats.csvfile import LABEL_COLUMNS
@@ -144,6 +145,16 @@ DATA_OPTION = click.option(
     metavar="DATA",
     help="A built-in dataset (see `near datasets`), a .npz, .npy, .csv or IDX file, or a dataset folder "
     "(MNIST-style IDX, CIFAR, ImageNet16, images; docs/formats.md).",
+)
+
+
+NORMALIZE_OPTION = click.option(
+    "--normalize",
+    type=click.Choice(NORMALIZATIONS),
+    default=None,
+    help="Per-channel normalisation of N×C×H×W images after scaling to [0, 1], as the networks are trained: "
+    "published statistics (cifar10, cifar100, imagenet16-120), the data's own (sample) or none (kept in [0, 1]). "
+    "Default: cifar10 for 3 channels, else sample.",
 )
 
 

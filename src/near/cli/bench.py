@@ -5,12 +5,11 @@ from __future__ import annotations
 import click
 
 from ..bench.executors import MAX_TIME_LIMIT
-from ..bench.images import NORMALIZATIONS
 from ..bench.tables import ACCURACY_COLUMNS
 from ..errors import NearError
 from ..formats.nats import DATASETS, METRICS
 from ._console import resumable, stderr_is_terminal, warnings_to_stderr
-from ._options import device, proxy_options
+from ._options import NORMALIZE_OPTION, device, proxy_options
 
 
 def _space(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -88,13 +87,7 @@ def _proxy_list(ctx: click.Context, param: click.Parameter, value: str) -> list[
     default=None,
     help="Images given to every architecture (the first ones of IMAGES). Default: 256, or all when fewer.",
 )
-@click.option(
-    "--normalize",
-    type=click.Choice(NORMALIZATIONS),
-    default=None,
-    help="Per-channel statistics applied after scaling to [0, 1] (none: keep [0, 1]). Default: cifar10 for 3 channels, "
-    "else sample.",
-)
+@NORMALIZE_OPTION
 @click.option(
     "--accuracy-column",
     default=None,

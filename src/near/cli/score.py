@@ -9,14 +9,14 @@ import sys
 import click
 import torch
 
-from ..bench.images import NORMALIZATIONS, channel_statistics, normalize_channels
+from ..bench.images import channel_statistics, normalize_channels
 from ..errors import ModelError, NearError, OptionError
 from ..inits import INIT_NAMES
 from ..options import BATCHNORM_MODES
 from ..score import score
 from ..spec import bind_data, load_factory
 from ._console import stderr_is_terminal, warnings_to_stderr
-from ._options import TARGET_OPTION, device, load_data_or_exit
+from ._options import NORMALIZE_OPTION, TARGET_OPTION, device, load_data_or_exit
 
 
 @click.command("score")
@@ -86,13 +86,7 @@ from ._options import TARGET_OPTION, device, load_data_or_exit
     metavar="PATTERN",
     help="Do not score layers whose name matches this glob (repeatable).",
 )
-@click.option(
-    "--normalize",
-    type=click.Choice(NORMALIZATIONS),
-    default=None,
-    help="Per-channel normalisation of images (N×C×H×W data in [0, 1], e.g. uint8 files), as near bench does. "
-    "Default: cifar10 for 3 channels, else sample (the data's own statistics); none keeps them in [0, 1].",
-)
+@NORMALIZE_OPTION
 @click.option("--device", callback=device, metavar="DEV", help="Where to run, e.g. cpu or cuda:0. Default: cpu.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object (score, per-layer ranks, seed) and nothing else."

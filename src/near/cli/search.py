@@ -7,11 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..bench.images import NORMALIZATIONS
 from ..errors import NearError
 from ..search import COMBINATIONS, STRATEGIES
 from ._console import resumable, stderr_is_terminal
-from ._options import JSON_OPTION, device, proxy_options
+from ._options import JSON_OPTION, NORMALIZE_OPTION, device, proxy_options
 
 __all__ = ["search_command"]
 
@@ -40,9 +39,7 @@ __all__ = ["search_command"]
 @click.option("--truth-column", default="test_accuracy", show_default=True, metavar="COL")
 @click.option("--num-classes", type=int, default=None, help="Classifier width. Default: max label + 1 in NPZ.")
 @click.option("--num-images", type=int, default=None, help="Images given to every network. Default: 256.")
-@click.option("--normalize", type=click.Choice(NORMALIZATIONS), default=None,
-              help="Per-channel statistics (none: keep [0, 1]). Default: cifar10 for 3 channels, "
-              "else sample.")  # fmt: skip
+@NORMALIZE_OPTION
 @click.option("--repetitions", "-r", type=int, default=1, show_default=True, help="NEAR's repetitions.")
 @click.option("--option", "options", multiple=True, callback=proxy_options, metavar="PROXY.OPTION=VALUE",
               help="A proxy option (repeatable).")  # fmt: skip
