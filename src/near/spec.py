@@ -14,6 +14,7 @@ import importlib.util
 import inspect
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -102,20 +103,28 @@ def _import_file(location: str) -> ModuleType:
     path = Path(location).expanduser()
     if not path.is_file():
         raise ModelError(f"model file not found: {location}")
-    name = f"_near_model_{path.stem}"
+    return import_file(path, f"_near_model_{path.stem}", ModelError)
+
+
+def import_file(path: Path, name: str, error: type[Exception], prefix: str = "") -> ModuleType:
+    """Import a user's ``.py`` file as the module ``name``, its folder on ``sys.path`` while it runs (so it can
+    import its neighbours). A failure raises ``error`` with ``prefix``, the file, the exception and its line; the
+    half-made module is not left in ``sys.modules``."""
     module_spec = importlib.util.spec_from_file_location(name, path)
     if module_spec is None or module_spec.loader is None:
-        raise ModelError(f"cannot import {location}: not a Python file")
+        raise error(f"{prefix}cannot import {path}: not a Python file")
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module  # dataclasses and pickling look the module up here
     try:
         with _on_path(path.resolve().parent):
             module_spec.loader.exec_module(module)
-    except BaseException as error:
+    except BaseException as failure:
         del sys.modules[name]
-        if not isinstance(error, Exception):
+        if not isinstance(failure, Exception):
             raise
-        raise ModelError(f"importing {location} failed: {type(error).__name__}: {error}") from error
+        frames = traceback.extract_tb(failure.__traceback__)
+        where = f" (line {frames[-1].lineno} of {frames[-1].filename})" if frames else ""
+        raise error(f"{prefix}importing {path} failed: {type(failure).__name__}: {failure}{where}") from failure
     return module
 
 

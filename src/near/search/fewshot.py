@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib.util
 import math
-import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, OptionError
+from ..spec import import_file
 from .protocol import encode_of
 
 __all__ = ["PREDICTORS", "FunctionOracle", "TableOracle", "choose_queries"]
@@ -97,14 +96,7 @@ class FunctionOracle:
         if not path.is_file():
             raise OptionError(f"--evaluate: file {path} not found")
         module_name = f"near_user_evaluate_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
-        loader = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(loader)
-        sys.modules[module_name] = module
-        try:
-            loader.loader.exec_module(module)
-        except Exception as error:
-            del sys.modules[module_name]
-            raise OptionError(f"--evaluate: importing {path} failed: {type(error).__name__}: {error}") from error
+        module = import_file(path, module_name, OptionError, prefix="--evaluate: ")
         function = getattr(module, name, None)
         if not callable(function):
             raise OptionError(f"--evaluate: {path} has no function {name!r}")

@@ -10,13 +10,11 @@ probabilities 1/7 and 1/5 per site (NB101).
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
 import inspect
 import itertools
 import math
 import random
-import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from ..spaces._ops import OPS
 from ..spaces.nats_sss import CANDIDATES, NUM_LAYERS
 from ..spaces.nb101 import INPUT, MAX_VERTICES, OUTPUT, Cell
 from ..spaces.nb101 import OPS as NB101_OPS
+from ..spec import import_file
 from .protocol import SearchSpace, check_space
 
 __all__ = [
@@ -268,7 +267,8 @@ def load_space(spec: Any, input_shape: Sequence[int] | None = None) -> Any:
     path = Path(path_text)
     if not path.is_file():
         raise ArchitectureError(f"search space file {path} not found (from {spec!r})")
-    found = _import(path, spec)
+    name = f"near_user_space_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
+    found = import_file(path, name, ArchitectureError)
     if not hasattr(found, attribute):
         classes = sorted(n for n, v in vars(found).items() if inspect.isclass(v) and v.__module__ == found.__name__)
         raise ArchitectureError(f"{path} has no {attribute!r}; it defines {', '.join(classes) or 'no class'}")
@@ -283,24 +283,6 @@ def load_space(spec: Any, input_shape: Sequence[int] | None = None) -> Any:
                 "without arguments)"
             ) from error
     return check_space(value, spec)
-
-
-def _import(path: Path, spec: str) -> Any:
-    name = f"near_user_space_{abs(hash(str(path.resolve())))}"
-    loader = importlib.util.spec_from_file_location(name, path)
-    if loader is None or loader.loader is None:
-        raise ArchitectureError(f"{path} cannot be imported as a Python module (from {spec!r})")
-    module = importlib.util.module_from_spec(loader)
-    sys.modules[name] = module
-    try:
-        loader.loader.exec_module(module)
-    except Exception as error:
-        del sys.modules[name]
-        where = traceback.extract_tb(error.__traceback__)[-1]
-        raise ArchitectureError(
-            f"importing {path} failed: {type(error).__name__}: {error} (line {where.lineno} of {where.filename})"
-        ) from error
-    return module
 
 
 class TableSubspace(SearchSpace):
