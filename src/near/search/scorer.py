@@ -102,7 +102,7 @@ class Scorer:
                     names, model, self.images.x, self.images.y,
                     seed=arch_seed(self.score_seed, key, "proxies"), device=self.device,
                     options={name: dict(self.options[name]) for name in names}, on_error="nan",
-                    factory=self._factory(arch, model),
+                    factory=self._factory(arch, model, names),
                 )  # fmt: skip
             except SETUP_ERRORS:
                 raise
@@ -114,12 +114,13 @@ class Scorer:
         rows = [(name, self.keys[name], float(v), v.reason, v.seconds, False) for name, v in values.items()]
         return rows + [(*build, False)]
 
-    def _factory(self, arch: Any, model: nn.Module) -> Callable[[], nn.Module] | None:
+    def _factory(self, arch: Any, model: nn.Module, names: Sequence[str]) -> Callable[[], nn.Module] | None:
         """How NEAR re-draws the weights of ``arch``'s network: by building it again where the space initialises
         its networks its own way (the MLP space's ``uniform`` or ``xavier_normal``), so that the scheme is what
         NEAR scores; ``None`` (PyTorch's default re-draw, as ``near bench`` scores) where the network has
         PyTorch's default initialisation, so that a search and a benchmark of the same space store equal values."""
-        if not non_default_layers(model):
+        redraws = "near" in names and self.options["near"].get("reinit", True)
+        if not redraws or not non_default_layers(model):  # the check reads every weight: only when NEAR re-draws
             return None
         return lambda: self.space.build(arch, num_classes=self.num_classes)
 
